@@ -1,0 +1,5 @@
+//! The command line (to be written).
+
+pub fn main() -> i32 {
+    0
+}

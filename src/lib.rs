@@ -1,0 +1,8 @@
+//! rcompose: a compose-compatible multi-container orchestrator with its own runtime.
+//!
+//! Layers (see DESIGN.md): `spec` (files in, a validated project out) and `graph` are
+//! pure; `cli` is the command line.
+
+pub mod cli;
+pub mod graph;
+pub mod spec;
