@@ -224,6 +224,71 @@ impl Value {
     }
 }
 
+/// The type of a plain (unquoted) scalar, by the YAML 1.2 core schema as compose reads it:
+/// `null`/`~`/empty, `true`/`false` (any case form YAML allows), integers (decimal, `0x`,
+/// `0o`), floats (`1.5`, `1e3`, `.inf`, `.nan`); anything else is a string.
+pub fn resolve_plain_scalar(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let bytes = text.as_bytes();
+    let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
+    if let Some(hex) = text.strip_prefix("0x") {
+        if digits(hex, 16) {
+            if let Ok(i) = i64::from_str_radix(hex, 16) {
+                return Value::Int(i);
+            }
+        }
+        return Value::String(text.to_string());
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if digits(oct, 8) {
+            if let Ok(i) = i64::from_str_radix(oct, 8) {
+                return Value::Int(i);
+            }
+        }
+        return Value::String(text.to_string());
+    }
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits(unsigned, 10) {
+        return match text.parse::<i64>() {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::String(text.to_string()),
+        };
+    }
+    // Core schema float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    let is_float = {
+        let (mantissa, exp) = match unsigned.find(['e', 'E']) {
+            Some(i) => (&unsigned[..i], Some(&unsigned[i + 1..])),
+            None => (unsigned, None),
+        };
+        let mantissa_ok = match mantissa.split_once('.') {
+            Some((a, b)) => {
+                (a.is_empty() || digits(a, 10))
+                    && (b.is_empty() || digits(b, 10))
+                    && !(a.is_empty() && b.is_empty())
+            }
+            None => digits(mantissa, 10),
+        };
+        let exp_ok = exp.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
+        mantissa_ok && exp_ok && bytes.iter().any(|b| b.is_ascii_digit())
+    };
+    if is_float {
+        if let Ok(x) = text.parse::<f64>() {
+            return Value::Float(x);
+        }
+    }
+    Value::String(text.to_string())
+}
+
 /// Formats a float the way YAML reads it back (`1.5`, `2.0`, `.inf`).
 pub fn format_float(x: f64) -> String {
     if x.is_nan() {
@@ -322,6 +387,27 @@ mod tests {
             .index(0);
         assert_eq!(p.to_string(), "services.web.ports[0]");
         assert_eq!(KeyPath::parse("services.web.ports[0]"), p);
+    }
+
+    #[test]
+    fn plain_scalars_take_core_schema_types() {
+        assert_eq!(resolve_plain_scalar(""), Value::Null);
+        assert_eq!(resolve_plain_scalar("~"), Value::Null);
+        assert_eq!(resolve_plain_scalar("True"), Value::Bool(true));
+        assert_eq!(resolve_plain_scalar("yes"), Value::String("yes".into()));
+        assert_eq!(resolve_plain_scalar("8080"), Value::Int(8080));
+        assert_eq!(resolve_plain_scalar("-3"), Value::Int(-3));
+        assert_eq!(resolve_plain_scalar("0x1F"), Value::Int(31));
+        assert_eq!(resolve_plain_scalar("0o17"), Value::Int(15));
+        assert_eq!(resolve_plain_scalar("1.5"), Value::Float(1.5));
+        assert_eq!(resolve_plain_scalar("1e3"), Value::Float(1000.0));
+        assert_eq!(resolve_plain_scalar("80:80"), Value::String("80:80".into()));
+        assert_eq!(resolve_plain_scalar("1.2.3"), Value::String("1.2.3".into()));
+        assert_eq!(resolve_plain_scalar("."), Value::String(".".into()));
+        assert_eq!(
+            resolve_plain_scalar("99999999999999999999"),
+            Value::String("99999999999999999999".into())
+        );
     }
 
     #[test]
