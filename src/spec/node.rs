@@ -79,8 +79,8 @@ pub struct Node {
     pub value: Value,
     pub span: Span,
     pub tag: Option<Tag>,
-    /// The scalar was written quoted (`"3"`, `'x'`) or as a block scalar. Plain scalars
-    /// whose text is changed by interpolation are re-typed (`${N}` with N=3 becomes 3).
+    /// The scalar was written quoted (`"3"`, `'x'`) or as a block scalar. (Interpolation
+    /// never re-types: a string stays a string, and normalization parses numbers.)
     pub quoted: bool,
 }
 
