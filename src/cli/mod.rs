@@ -2,7 +2,7 @@
 //!
 //! To add a verb: write `src/cli/<verb>.rs` with an `Args` struct (`clap::Args`) and a
 //! `run` function; add a `Verb<<verb>::Args>` variant to [`Command`] (its doc comment is
-//! the verb's help) and its arms in [`Command::global_mut`] and [`run`]; remove the verb
+//! the verb's help) and its arms in `Command::global_mut` and [`run`]; remove the verb
 //! from [`PLANNED_VERBS`].
 
 pub mod completion;
