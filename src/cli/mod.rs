@@ -1,5 +1,294 @@
-//! The command line (to be written).
+//! The command line: global options, one file per verb, one error type.
+//!
+//! To add a verb: write `src/cli/<verb>.rs` with an `Args` struct (`clap::Args`) and a
+//! `run` function; add a `Verb<<verb>::Args>` variant to [`Command`] (its doc comment is
+//! the verb's help) and its arms in `Command::global_mut` and [`run`]; remove the verb
+//! from [`PLANNED_VERBS`].
 
+pub mod completion;
+mod error;
+mod options;
+pub mod version;
+
+pub use error::{CliError, NameOrigin};
+pub use options::{
+    is_valid_project_name, load_options, normalize_project_name, DEFAULT_FILE_NAMES,
+};
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+/// Verbs of later stages: typing one gives a clear "not implemented yet" instead of
+/// clap's unknown-command error. They are not listed in `--help`.
+pub const PLANNED_VERBS: [&str; 31] = [
+    "up", "down", "ps", "run", "exec", "logs", "start", "stop", "restart", "pull", "build", "push",
+    "create", "rm", "kill", "pause", "unpause", "top", "port", "images", "ls", "cp", "events",
+    "wait", "watch", "attach", "scale", "stats", "volume", "image", "engine",
+];
+
+/// rcompose runs multi-container applications described in compose files, with its
+/// own container runtime.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rcompose",
+    disable_version_flag = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Print the version and exit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The options every verb accepts, before or after the verb as in compose. After
+/// [`parse`], [`Cli::global`] holds them all (values given after the verb are appended
+/// to list options and win for single ones).
+#[derive(Clone, Debug, Default, PartialEq, clap::Args)]
+#[command(next_help_heading = "Global Options")]
+pub struct GlobalArgs {
+    /// Compose file, repeatable: later files are merged over earlier ones; `-` reads
+    /// standard input [env: COMPOSE_FILE, separated by `:` or COMPOSE_PATH_SEPARATOR]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Project name: lowercase letters, digits, `_` and `-`, starting with a letter or
+    /// digit [env: COMPOSE_PROJECT_NAME] [default: top-level `name:`, else the project
+    /// directory's name]
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Directory that relative paths resolve against [default: the directory of the
+    /// first compose file]
+    #[arg(long, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// Environment file, repeatable [default: `.env` in the project directory]
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Profile to enable, repeatable [env: COMPOSE_PROFILES, comma-separated]
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Vec<String>,
+}
+
+impl GlobalArgs {
+    /// Adds the options given after the verb to those given before it.
+    fn append(&mut self, after: GlobalArgs) {
+        self.files.extend(after.files);
+        self.project_name = after.project_name.or(self.project_name.take());
+        self.project_directory = after.project_directory.or(self.project_directory.take());
+        self.env_file.extend(after.env_file);
+        self.profile.extend(after.profile);
+    }
+}
+
+/// A verb's own arguments plus the global options given after the verb. (clap's
+/// `global` arguments would let a value after the verb silently replace the values
+/// before it, so each verb carries its own copy and [`parse`] merges them.) The verb's
+/// help text is the doc comment of its [`Command`] variant.
+#[derive(Debug, clap::Args)]
+#[command(about = None, long_about = None)]
+pub struct Verb<A: clap::Args> {
+    #[command(flatten)]
+    pub args: A,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the rcompose version
+    Version(Verb<version::Args>),
+    /// Print a shell completion script to standard output
+    ///
+    /// For example: rcompose completion bash > /etc/bash_completion.d/rcompose
+    Completion(Verb<completion::Args>),
+}
+
+impl Command {
+    /// The global options given after the verb.
+    fn global_mut(&mut self) -> &mut GlobalArgs {
+        match self {
+            Command::Version(verb) => &mut verb.global,
+            Command::Completion(verb) => &mut verb.global,
+        }
+    }
+}
+
+/// Runs rcompose with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
-    0
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match parse(std::env::args_os()).and_then(|cli| run(cli, &mut out)) {
+        Ok(()) => 0,
+        Err(err) => {
+            err.print();
+            err.exit_code()
+        }
+    }
+}
+
+/// Parses the command line; a planned verb becomes [`CliError::NotImplemented`]. The
+/// global options given after the verb are merged into [`Cli::global`].
+pub fn parse(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Result<Cli, CliError> {
+    let mut cli = Cli::try_parse_from(args).map_err(|err| match planned_verb(&err) {
+        Some(verb) => CliError::NotImplemented { verb },
+        None => CliError::Usage(err),
+    })?;
+    if let Some(command) = cli.command.as_mut() {
+        let after = std::mem::take(command.global_mut());
+        cli.global.append(after);
+    }
+    Ok(cli)
+}
+
+/// The planned verb clap refused as an unknown subcommand, if that is what happened.
+fn planned_verb(err: &clap::Error) -> Option<String> {
+    if err.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    match err.get(ContextKind::InvalidSubcommand) {
+        Some(ContextValue::String(verb)) if PLANNED_VERBS.contains(&verb.as_str()) => {
+            Some(verb.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Runs a parsed command line, writing its output to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    match cli.command {
+        Some(Command::Version(verb)) => version::run(&verb.args, out),
+        Some(Command::Completion(verb)) => completion::run(&verb.args, out),
+        None if cli.version => version::run(&version::Args { short: false }, out),
+        None => Err(CliError::Usage(
+            Cli::command().error(ErrorKind::MissingSubcommand, "a command is required"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(args: &[&str]) -> Result<String, CliError> {
+        let mut out = Vec::new();
+        run(parse(args.iter().copied())?, &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn planned_verbs_are_not_implemented_yet() {
+        for args in [
+            &["rcompose", "up"][..],
+            &["rcompose", "-f", "x.yaml", "-p", "shop", "up", "-d"],
+            &["rcompose", "up", "--help"],
+        ] {
+            match parse(args.iter().copied()) {
+                Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "up"),
+                other => panic!("{args:?}: unexpected {other:?}"),
+            }
+        }
+        match parse(["rcompose", "volume", "ls"]) {
+            Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "volume"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_unknown_verbs_are_usage_errors() {
+        match parse(["rcompose", "upp"]) {
+            Err(err @ CliError::Usage(_)) => {
+                assert_eq!(err.exit_code(), 2);
+                assert!(
+                    err.render().contains("unrecognized subcommand 'upp'"),
+                    "{}",
+                    err.render()
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn global_options_parse_before_and_after_the_verb() {
+        let cli = parse([
+            "rcompose",
+            "-f",
+            "a.yaml",
+            "--file=-",
+            "--profile",
+            "debug",
+            "-p",
+            "first",
+            "version",
+            "-p",
+            "shop",
+            "--env-file",
+            "x.env",
+            "--profile",
+            "tools",
+            "--project-directory",
+            "/srv",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.global,
+            GlobalArgs {
+                files: vec![PathBuf::from("a.yaml"), PathBuf::from("-")],
+                project_name: Some("shop".to_string()),
+                project_directory: Some(PathBuf::from("/srv")),
+                env_file: vec![PathBuf::from("x.env")],
+                profile: vec!["debug".to_string(), "tools".to_string()],
+            }
+        );
+    }
+
+    #[test]
+    fn version_verb_and_flag() {
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            output(&["rcompose", "version"]).unwrap(),
+            format!("rcompose version {version}\n")
+        );
+        assert_eq!(
+            output(&["rcompose", "version", "--short"]).unwrap(),
+            format!("{version}\n")
+        );
+        assert_eq!(
+            output(&["rcompose", "--version"]).unwrap(),
+            format!("rcompose version {version}\n")
+        );
+    }
+
+    #[test]
+    fn options_without_a_verb_are_a_usage_error() {
+        let err = output(&["rcompose", "-f", "a.yaml"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.render().contains("a command is required"),
+            "{}",
+            err.render()
+        );
+    }
+
+    #[test]
+    fn help_is_not_an_error_exit() {
+        match parse(["rcompose", "version", "--help"]) {
+            Err(err @ CliError::Usage(_)) => {
+                assert_eq!(err.exit_code(), 0);
+                assert!(err.render().contains("--short"), "{}", err.render());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }

@@ -1,0 +1,168 @@
+//! The one error type of the command line: each variant knows its exit code, and the
+//! error is printed once, at the top, with its cause chain.
+
+use std::error::Error as _;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Where an invalid project name came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameOrigin {
+    /// `-p` / `--project-name`.
+    Flag,
+    /// `COMPOSE_PROJECT_NAME`.
+    Environment,
+}
+
+impl fmt::Display for NameOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameOrigin::Flag => "-p/--project-name",
+            NameOrigin::Environment => "COMPOSE_PROJECT_NAME",
+        })
+    }
+}
+
+/// Everything that can make a command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line itself is wrong (unknown option, missing value, ...); also
+    /// carries `--help`, which clap reports through its error type.
+    #[error("{0}")]
+    Usage(#[from] clap::Error),
+    /// A verb of a later stage of rcompose.
+    #[error(
+        "`{verb}` is not implemented yet: rcompose can read and validate compose files \
+         today (`rcompose config`); containers arrive with the runtime"
+    )]
+    NotImplemented { verb: String },
+    /// No `-f`, no `COMPOSE_FILE`, and no compose file in the directory or above.
+    #[error(
+        "no compose file found in {} or its parents (looked for {}); use -f FILE",
+        dir.display(),
+        super::options::DEFAULT_FILE_NAMES.join(", ")
+    )]
+    NoComposeFile { dir: PathBuf },
+    /// `-p` or `COMPOSE_PROJECT_NAME` is not a valid project name.
+    #[error("{}", invalid_name_message(name, *origin))]
+    InvalidProjectName { name: String, origin: NameOrigin },
+    /// `-f -` was given and standard input could not be read.
+    #[error("cannot read the compose file from standard input")]
+    Stdin(#[source] io::Error),
+    /// Writing the command's output failed.
+    #[error("cannot write to standard output")]
+    Output(#[source] io::Error),
+}
+
+impl CliError {
+    /// The process exit code: 2 for usage errors (0 for `--help`), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(err) => err.exit_code(),
+            _ => 1,
+        }
+    }
+
+    /// The message for the user: `rcompose: <message>: <cause>: <cause>`. Usage errors
+    /// keep clap's own layout (message, usage line, hint).
+    pub fn render(&self) -> String {
+        if let CliError::Usage(err) = self {
+            return err.to_string();
+        }
+        let mut text = format!("rcompose: {self}");
+        let mut cause = self.source();
+        while let Some(err) = cause {
+            text.push_str(&format!(": {err}"));
+            cause = err.source();
+        }
+        text
+    }
+
+    /// Prints the error where it belongs: clap's help on stdout, everything else on
+    /// stderr.
+    pub fn print(&self) {
+        match self {
+            // clap picks the stream and colours.
+            CliError::Usage(err) => {
+                let _ = err.print();
+            }
+            _ => eprintln!("{}", self.render()),
+        }
+    }
+}
+
+fn invalid_name_message(name: &str, origin: NameOrigin) -> String {
+    let mut message = format!(
+        "invalid project name {name:?} (from {origin}): use only lowercase letters, digits, \
+         '_' and '-', starting with a letter or digit"
+    );
+    let normalized = super::options::normalize_project_name(name);
+    if !normalized.is_empty() {
+        message.push_str(&format!(" (for example {normalized:?})"));
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_with_their_cause_chain() {
+        let err = CliError::Stdin(io::Error::other("device went away"));
+        assert_eq!(
+            err.render(),
+            "rcompose: cannot read the compose file from standard input: device went away"
+        );
+        assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn invalid_name_suggests_the_normalized_one() {
+        let err = CliError::InvalidProjectName {
+            name: "My App".to_string(),
+            origin: NameOrigin::Flag,
+        };
+        assert_eq!(
+            err.render(),
+            "rcompose: invalid project name \"My App\" (from -p/--project-name): use only \
+             lowercase letters, digits, '_' and '-', starting with a letter or digit \
+             (for example \"myapp\")"
+        );
+        let err = CliError::InvalidProjectName {
+            name: "__".to_string(),
+            origin: NameOrigin::Environment,
+        };
+        assert_eq!(
+            err.render(),
+            "rcompose: invalid project name \"__\" (from COMPOSE_PROJECT_NAME): use only \
+             lowercase letters, digits, '_' and '-', starting with a letter or digit"
+        );
+    }
+
+    #[test]
+    fn not_implemented_names_the_verb() {
+        let err = CliError::NotImplemented {
+            verb: "up".to_string(),
+        };
+        assert_eq!(
+            err.render(),
+            "rcompose: `up` is not implemented yet: rcompose can read and validate compose \
+             files today (`rcompose config`); containers arrive with the runtime"
+        );
+        assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn no_compose_file_lists_the_names_looked_for() {
+        let err = CliError::NoComposeFile {
+            dir: PathBuf::from("/srv/app"),
+        };
+        assert_eq!(
+            err.render(),
+            "rcompose: no compose file found in /srv/app or its parents (looked for \
+             compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml); use -f FILE"
+        );
+    }
+}
