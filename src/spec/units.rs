@@ -35,6 +35,7 @@ pub struct Duration {
 }
 
 impl Duration {
+    /// No time at all, printed `0s`.
     pub const ZERO: Duration = Duration { nanos: 0 };
     /// The longest duration Go (and so compose) can represent.
     pub const MAX: Duration = Duration {
@@ -52,10 +53,12 @@ impl Duration {
             .and_then(Duration::from_nanos)
     }
 
+    /// The length in nanoseconds.
     pub fn as_nanos(self) -> u64 {
         self.nanos
     }
 
+    /// The same length as a `std::time::Duration`.
     pub fn as_std(self) -> std::time::Duration {
         std::time::Duration::from_nanos(self.nanos)
     }
