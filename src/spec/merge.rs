@@ -8,7 +8,7 @@
 //!
 //! - mappings merge key by key; scalars (and values of different kinds) are replaced;
 //!   an overlay `null` leaves the base value in place;
-//! - sequences are appended, except the attributes listed in [`RULES`]: shell commands
+//! - sequences are appended, except the attributes listed in `RULES`: shell commands
 //!   are replaced, `KEY=VAL` lists and mappings merge by key, resource lists (ports,
 //!   volumes, secrets, …) merge by their unique key, `networks` and `depends_on` merge as
 //!   mappings, `logging` merges only for the same driver, and `build: dir` means
