@@ -429,6 +429,7 @@ pub struct VolumesFrom<'a> {
 }
 
 impl<'a> VolumesFrom<'a> {
+    /// Takes an entry apart; any text is accepted (the mode is checked by validation).
     pub fn parse(entry: &'a str) -> Self {
         let (container, rest) = match entry.strip_prefix("container:") {
             Some(rest) => (true, rest),
