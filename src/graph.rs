@@ -6,6 +6,8 @@
 //! once when it is built (no unknown targets, no cycles), so every query afterwards
 //! works on an acyclic graph. Everything here is pure.
 
+use crate::spec::model::{DependsCondition, Project, Service};
+use crate::spec::node::KeyPath;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -317,6 +319,134 @@ impl ServiceGraph {
     }
 }
 
+impl ServiceGraph {
+    /// Builds the graph of a project's services from what each one refers to (see
+    /// [`dependencies_of`]), with the same checks as [`ServiceGraph::new`].
+    pub fn from_project(project: &Project) -> Result<ServiceGraph, GraphErrors> {
+        ServiceGraph::new(
+            project
+                .services
+                .iter()
+                .map(|(name, service)| (name.clone(), dependencies_of(service))),
+        )
+    }
+}
+
+/// The services `service` refers to, in the order of [`located_dependencies`].
+pub fn dependencies_of(service: &Service) -> Vec<Dependency> {
+    located_dependencies(service)
+        .into_iter()
+        .map(|(_, dependency)| dependency)
+        .collect()
+}
+
+/// The services `service` refers to, each with where it is written, relative to the
+/// service (`depends_on.db`, `network_mode`, `volumes_from[1]`, `links[0]`, `ipc`,
+/// `pid`), in that order of keys and then in written order. `volumes_from:
+/// container:x`, `network_mode: host` and the like name no service and give no edge;
+/// neither does a `service:` prefix with an empty name.
+pub fn located_dependencies(service: &Service) -> Vec<(KeyPath, Dependency)> {
+    let mut found = Vec::new();
+    let mut push = |path: KeyPath, name: &str, kind: DepKind| {
+        if !name.is_empty() {
+            found.push((
+                path,
+                Dependency {
+                    service: name.to_string(),
+                    kind,
+                },
+            ));
+        }
+    };
+    for (name, depends_on) in &service.depends_on {
+        let condition = match depends_on.condition {
+            DependsCondition::ServiceStarted => "service_started",
+            DependsCondition::ServiceHealthy => "service_healthy",
+            DependsCondition::ServiceCompletedSuccessfully => "service_completed_successfully",
+        };
+        push(
+            KeyPath::root().key("depends_on").key(name.as_str()),
+            name,
+            DepKind::DependsOn {
+                condition: condition.to_string(),
+                required: depends_on.required,
+                restart: depends_on.restart,
+            },
+        );
+    }
+    if let Some(name) = shared_service(service.network_mode.as_deref()) {
+        push(
+            KeyPath::root().key("network_mode"),
+            name,
+            DepKind::NetworkMode,
+        );
+    }
+    for (i, entry) in service.volumes_from.iter().enumerate() {
+        let source = VolumesFrom::parse(entry);
+        if !source.container {
+            push(
+                KeyPath::root().key("volumes_from").index(i),
+                source.name,
+                DepKind::VolumesFrom,
+            );
+        }
+    }
+    for (i, link) in service.links.iter().enumerate() {
+        push(
+            KeyPath::root().key("links").index(i),
+            link_target(link),
+            DepKind::Link,
+        );
+    }
+    if let Some(name) = shared_service(service.ipc.as_deref()) {
+        push(KeyPath::root().key("ipc"), name, DepKind::Ipc);
+    }
+    if let Some(name) = shared_service(service.pid.as_deref()) {
+        push(KeyPath::root().key("pid"), name, DepKind::Pid);
+    }
+    found
+}
+
+/// The service named by a `service:<name>` value of `network_mode`, `ipc` or `pid`.
+fn shared_service(mode: Option<&str>) -> Option<&str> {
+    mode?.strip_prefix("service:")
+}
+
+/// The service a `links` entry (`db` or `db:alias`) refers to.
+pub fn link_target(link: &str) -> &str {
+    link.split_once(':').map_or(link, |(name, _)| name)
+}
+
+/// One `volumes_from` entry taken apart: `name`, `service:name` or `container:name`,
+/// each optionally followed by `:ro` or `:rw`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VolumesFrom<'a> {
+    /// `container:<name>`: a container outside the project, not a service.
+    pub container: bool,
+    pub name: &'a str,
+    /// What follows the name's `:`, as written (`ro` and `rw` are the valid ones).
+    pub mode: Option<&'a str>,
+}
+
+impl<'a> VolumesFrom<'a> {
+    /// Takes an entry apart; any text is accepted (the mode is checked by validation).
+    pub fn parse(entry: &'a str) -> Self {
+        let (container, rest) = match entry.strip_prefix("container:") {
+            Some(rest) => (true, rest),
+            None => (false, entry.strip_prefix("service:").unwrap_or(entry)),
+        };
+        let (name, mode) = match rest.split_once(':') {
+            Some((name, mode)) => (name, Some(mode)),
+            None => (rest, None),
+        };
+        VolumesFrom {
+            container,
+            name,
+            mode,
+        }
+    }
+}
+
 /// One cycle per strongly connected component that has one (several services, or one
 /// service that refers to itself), ordered by the component's first service by name.
 /// Each cycle is the shortest one through that first service, preferring neighbours
@@ -382,6 +512,7 @@ fn dot_quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::model::DependsOn;
 
     fn dep(service: &str, condition: &str) -> Dependency {
         Dependency {
@@ -635,5 +766,216 @@ mod tests {
     #[test]
     fn dot_quotes_are_escaped() {
         assert_eq!(dot_quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+
+    fn depends(condition: DependsCondition, required: bool, restart: bool) -> DependsOn {
+        DependsOn {
+            condition,
+            required,
+            restart,
+        }
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn dependencies_of_reads_every_relation_in_key_order() {
+        let service = Service {
+            depends_on: BTreeMap::from([
+                (
+                    "db".to_string(),
+                    depends(DependsCondition::ServiceHealthy, true, true),
+                ),
+                (
+                    "migrate".to_string(),
+                    depends(DependsCondition::ServiceCompletedSuccessfully, false, false),
+                ),
+                (
+                    "cache".to_string(),
+                    depends(DependsCondition::ServiceStarted, true, false),
+                ),
+            ]),
+            network_mode: Some("service:vpn".to_string()),
+            volumes_from: strings(&[
+                "data",
+                "service:logs:ro",
+                "container:legacy",
+                "container:old:rw",
+                "shared:rw",
+            ]),
+            links: strings(&["api", "auth:login"]),
+            ipc: Some("service:ipcd".to_string()),
+            pid: Some("service:pidd".to_string()),
+            ..Service::default()
+        };
+        let depends_on = |condition: &str, required, restart| DepKind::DependsOn {
+            condition: condition.to_string(),
+            required,
+            restart,
+        };
+        let located: Vec<(String, Dependency)> = located_dependencies(&service)
+            .into_iter()
+            .map(|(path, dependency)| (path.to_string(), dependency))
+            .collect();
+        assert_eq!(
+            located,
+            vec![
+                (
+                    "depends_on.cache".to_string(),
+                    on("cache", depends_on("service_started", true, false))
+                ),
+                (
+                    "depends_on.db".to_string(),
+                    on("db", depends_on("service_healthy", true, true))
+                ),
+                (
+                    "depends_on.migrate".to_string(),
+                    on(
+                        "migrate",
+                        depends_on("service_completed_successfully", false, false)
+                    )
+                ),
+                ("network_mode".to_string(), on("vpn", DepKind::NetworkMode)),
+                (
+                    "volumes_from[0]".to_string(),
+                    on("data", DepKind::VolumesFrom)
+                ),
+                (
+                    "volumes_from[1]".to_string(),
+                    on("logs", DepKind::VolumesFrom)
+                ),
+                (
+                    "volumes_from[4]".to_string(),
+                    on("shared", DepKind::VolumesFrom)
+                ),
+                ("links[0]".to_string(), on("api", DepKind::Link)),
+                ("links[1]".to_string(), on("auth", DepKind::Link)),
+                ("ipc".to_string(), on("ipcd", DepKind::Ipc)),
+                ("pid".to_string(), on("pidd", DepKind::Pid)),
+            ]
+        );
+        let plain: Vec<Dependency> = located.into_iter().map(|(_, d)| d).collect();
+        assert_eq!(dependencies_of(&service), plain);
+    }
+
+    #[test]
+    fn modes_that_name_no_service_give_no_edge() {
+        let service = Service {
+            network_mode: Some("host".to_string()),
+            ipc: Some("shareable".to_string()),
+            pid: Some("container:abc".to_string()),
+            volumes_from: strings(&["container:x", "service:", ":ro"]),
+            links: strings(&[":alias"]),
+            ..Service::default()
+        };
+        assert_eq!(dependencies_of(&service), vec![]);
+        let bridged = Service {
+            network_mode: Some("service:".to_string()),
+            ipc: Some("container:db".to_string()),
+            ..Service::default()
+        };
+        assert_eq!(dependencies_of(&bridged), vec![]);
+    }
+
+    #[test]
+    fn volumes_from_entries_are_taken_apart() {
+        let parse = VolumesFrom::parse;
+        let entry = |container, name, mode| VolumesFrom {
+            container,
+            name,
+            mode,
+        };
+        assert_eq!(parse("db"), entry(false, "db", None));
+        assert_eq!(parse("db:ro"), entry(false, "db", Some("ro")));
+        assert_eq!(parse("service:db:rw"), entry(false, "db", Some("rw")));
+        assert_eq!(parse("container:c1"), entry(true, "c1", None));
+        assert_eq!(parse("container:c1:ro"), entry(true, "c1", Some("ro")));
+        assert_eq!(parse("db:bogus"), entry(false, "db", Some("bogus")));
+        assert_eq!(link_target("db:database"), "db");
+        assert_eq!(link_target("db"), "db");
+    }
+
+    #[test]
+    fn from_project_builds_edges_from_every_service() {
+        let image = |extra: Service| Service {
+            image: Some("busybox".to_string()),
+            ..extra
+        };
+        let project = Project {
+            name: "demo".to_string(),
+            services: BTreeMap::from([
+                (
+                    "web".to_string(),
+                    image(Service {
+                        depends_on: BTreeMap::from([(
+                            "db".to_string(),
+                            depends(DependsCondition::ServiceHealthy, true, false),
+                        )]),
+                        links: strings(&["cache:redis"]),
+                        ..Service::default()
+                    }),
+                ),
+                (
+                    "sidecar".to_string(),
+                    image(Service {
+                        network_mode: Some("service:web".to_string()),
+                        volumes_from: strings(&["db:ro"]),
+                        ..Service::default()
+                    }),
+                ),
+                ("db".to_string(), image(Service::default())),
+                ("cache".to_string(), image(Service::default())),
+            ]),
+            ..Project::default()
+        };
+        let g = ServiceGraph::from_project(&project).unwrap();
+        assert_eq!(
+            g.start_layers(),
+            layers(&[&["cache", "db"], &["web"], &["sidecar"]])
+        );
+        assert_eq!(
+            g.to_dot(),
+            "digraph services {\n\
+             \x20 \"cache\";\n\
+             \x20 \"db\";\n\
+             \x20 \"sidecar\";\n\
+             \x20 \"web\";\n\
+             \x20 \"sidecar\" -> \"db\" [label=\"volumes_from\"];\n\
+             \x20 \"sidecar\" -> \"web\" [label=\"network_mode\"];\n\
+             \x20 \"web\" -> \"cache\" [label=\"links\"];\n\
+             \x20 \"web\" -> \"db\" [label=\"depends_on (service_healthy)\"];\n\
+             }\n"
+        );
+    }
+
+    #[test]
+    fn from_project_reports_unknown_targets_and_cycles() {
+        let project = Project {
+            services: BTreeMap::from([
+                (
+                    "a".to_string(),
+                    Service {
+                        pid: Some("service:b".to_string()),
+                        ..Service::default()
+                    },
+                ),
+                (
+                    "b".to_string(),
+                    Service {
+                        ipc: Some("service:a".to_string()),
+                        links: strings(&["ghost"]),
+                        ..Service::default()
+                    },
+                ),
+            ]),
+            ..Project::default()
+        };
+        assert_eq!(
+            error_text(ServiceGraph::from_project(&project)),
+            "service \"b\" refers to undefined service \"ghost\" (links)\n\
+             dependency cycle: a -> b -> a"
+        );
     }
 }
