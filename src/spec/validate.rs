@@ -278,20 +278,27 @@ impl ServiceCheck<'_> {
             let Some(target) = project.services.get(dependency) else {
                 continue;
             };
-            let why = match &target.healthcheck {
-                None => "which has none",
-                Some(check) if check.disable || check.test == ["NONE"] => {
-                    "whose healthcheck is disabled"
-                }
-                Some(_) => continue,
-            };
-            self.error(
-                base.key("depends_on").key(dependency.as_str()),
-                format!(
-                    "`condition: service_healthy` needs a healthcheck on `{dependency}`, {why}: \
-                     add one to `{dependency}`, or use `condition: service_started`"
+            let path = base.key("depends_on").key(dependency.as_str());
+            match &target.healthcheck {
+                // The image may define a HEALTHCHECK: only the runtime can tell.
+                None => self.out.push(Diagnostic::warning(
+                    None,
+                    path,
+                    format!(
+                        "`condition: service_healthy` waits for a healthcheck on `{dependency}`, \
+                         which defines none: its image must have a HEALTHCHECK"
+                    ),
+                )),
+                Some(check) if check.disable || check.test == ["NONE"] => self.error(
+                    path,
+                    format!(
+                        "`condition: service_healthy` needs a healthcheck on `{dependency}`, \
+                         whose healthcheck is disabled: enable it, or use \
+                         `condition: service_started`"
+                    ),
                 ),
-            );
+                Some(_) => {}
+            }
         }
     }
 
@@ -1548,25 +1555,33 @@ mod tests {
             ),
             ("e", service()),
         ]);
+        let found: Vec<(bool, String, String)> = validate(&project)
+            .into_iter()
+            .map(|d| (d.is_error(), d.path.to_string(), d.message))
+            .collect();
         assert_eq!(
-            problems(&project),
+            found,
             vec![
-                problem(
-                    "services.web.depends_on.a",
-                    "`condition: service_healthy` needs a healthcheck on `a`, which has none: \
-                     add one to `a`, or use `condition: service_started`"
+                (
+                    false,
+                    "services.web.depends_on.a".to_string(),
+                    "`condition: service_healthy` waits for a healthcheck on `a`, which \
+                     defines none: its image must have a HEALTHCHECK"
+                        .to_string()
                 ),
-                problem(
-                    "services.web.depends_on.b",
+                (
+                    true,
+                    "services.web.depends_on.b".to_string(),
                     "`condition: service_healthy` needs a healthcheck on `b`, whose \
-                     healthcheck is disabled: add one to `b`, or use `condition: \
-                     service_started`"
+                     healthcheck is disabled: enable it, or use `condition: service_started`"
+                        .to_string()
                 ),
-                problem(
-                    "services.web.depends_on.c",
+                (
+                    true,
+                    "services.web.depends_on.c".to_string(),
                     "`condition: service_healthy` needs a healthcheck on `c`, whose \
-                     healthcheck is disabled: add one to `c`, or use `condition: \
-                     service_started`"
+                     healthcheck is disabled: enable it, or use `condition: service_started`"
+                        .to_string()
                 ),
             ]
         );
