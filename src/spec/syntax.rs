@@ -115,7 +115,8 @@ fn parse_port(text: &str, spec: &str) -> Result<u32, String> {
 }
 
 const VOLUME_FORM: &str = "expected [SOURCE:]TARGET[:OPTIONS], e.g. data:/var/lib/data:ro";
-const PROPAGATIONS: [&str; 6] = [
+/// The bind propagation modes.
+pub(crate) const PROPAGATIONS: [&str; 6] = [
     "rprivate", "private", "rshared", "shared", "rslave", "slave",
 ];
 const CONSISTENCIES: [&str; 3] = ["consistent", "cached", "delegated"];
@@ -324,11 +325,7 @@ pub fn parse_device(spec: &str) -> Result<DeviceMapping, String> {
         [source, target, permissions] => (*source, *target, *permissions),
         _ => return Err(format!("{spec:?} has too many ':': {FORM}")),
     };
-    let valid = permissions.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
-        && ['r', 'w', 'm']
-            .iter()
-            .all(|flag| permissions.matches(*flag).count() <= 1);
-    if !valid {
+    if !valid_device_permissions(permissions) {
         return Err(format!(
             "permissions {permissions:?} in {spec:?} must be made of r, w and m (each at \
              most once), e.g. rwm"
@@ -339,6 +336,14 @@ pub fn parse_device(spec: &str) -> Result<DeviceMapping, String> {
         target: target.to_string(),
         permissions: permissions.to_string(),
     })
+}
+
+/// Device cgroup permissions: made of `r`, `w` and `m`, each at most once.
+pub(crate) fn valid_device_permissions(permissions: &str) -> bool {
+    permissions.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+        && ['r', 'w', 'm']
+            .iter()
+            .all(|flag| permissions.matches(*flag).count() <= 1)
 }
 
 /// Splits a `command`/`entrypoint` string as a POSIX shell would (quotes, backslashes),
