@@ -31,7 +31,7 @@ use super::syntax;
 use super::units::{ByteSize, Duration, SwapLimit};
 use indexmap::IndexMap;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -66,6 +66,11 @@ pub fn normalize(raw: raw::RawProject, root: &Node, ctx: &Context) -> (Project, 
         ctx,
         root,
         diagnostics: Vec::new(),
+        service_names: raw
+            .services
+            .iter()
+            .flat_map(|s| s.keys().cloned())
+            .collect(),
     };
     let project = normalizer.project(raw);
     (project, normalizer.diagnostics)
@@ -178,6 +183,9 @@ struct Normalizer<'c, 'a> {
     ctx: &'c Context<'a>,
     root: &'c Node,
     diagnostics: Vec<Diagnostic>,
+    /// The project's service names: inferred dependencies only point at these (a
+    /// reference to anything else is reported once, by validation, where it is written).
+    service_names: BTreeSet<String>,
 }
 
 /// One `env_file` entry as written, with where it sits.
@@ -673,7 +681,7 @@ impl Normalizer<'_, '_> {
             unsupported: self.unsupported(path, SERVICE_KEYS, ""),
             extensions: self.extensions(path),
         };
-        infer_dependencies(&mut service, raw.uts.as_deref());
+        infer_dependencies(&mut service, raw.uts.as_deref(), &self.service_names);
         service
     }
 
@@ -1458,7 +1466,7 @@ fn env_file_entries(path: &KeyPath, env_file: Option<raw::EnvFile>) -> Vec<EnvFi
 /// Adds the dependencies compose infers (when not declared): `links` and `service:`
 /// namespaces (`network_mode`, `ipc`, `pid`, `uts`) restart with their dependency,
 /// `volumes_from` services do not.
-fn infer_dependencies(service: &mut model::Service, uts: Option<&str>) {
+fn infer_dependencies(service: &mut model::Service, uts: Option<&str>, known: &BTreeSet<String>) {
     let mut inferred: Vec<(String, bool)> = Vec::new();
     for link in &service.links {
         let name = link.split(':').next().unwrap_or(link);
@@ -1481,7 +1489,10 @@ fn infer_dependencies(service: &mut model::Service, uts: Option<&str>) {
             inferred.push((name.to_string(), false));
         }
     }
-    for (name, restart) in inferred {
+    for (name, restart) in inferred
+        .into_iter()
+        .filter(|(name, _)| known.contains(name))
+    {
         service.depends_on.entry(name).or_insert(model::DependsOn {
             restart,
             ..model::DependsOn::default()
@@ -3038,8 +3049,18 @@ volumes:
     ipc: service:shm
     pid: host
     volumes_from: [\"store:ro\", \"container:legacy\"]
+  c:
+    image: x
+    links: [undefined]
+  db: {image: x}
+  logs: {image: x}
+  vpn: {image: x}
+  shm: {image: x}
+  store: {image: x}
 ",
         );
+        // Only services of the project are inferred; `undefined` is left to validation.
+        assert_eq!(project.services["c"].depends_on, BTreeMap::new());
         assert_eq!(
             project.services["a"].depends_on,
             BTreeMap::from([("db".to_string(), model::DependsOn::default())])
