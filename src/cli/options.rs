@@ -156,27 +156,7 @@ fn project_name(
     }
 }
 
-/// Compose's project name rule: lowercase ASCII letters, digits, `_` and `-`, starting
-/// with a letter or digit.
-pub fn is_valid_project_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-}
-
-/// Turns any text (a directory's base name, a top-level `name:`) into a project name
-/// the way compose does: lowercase it, drop every character outside `[a-z0-9_-]`, and
-/// trim leading `_` and `-`. The result may be empty.
-pub fn normalize_project_name(name: &str) -> String {
-    name.to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
-        .collect::<String>()
-        .trim_start_matches(['_', '-'])
-        .to_string()
-}
+pub use crate::spec::{is_valid_project_name, normalize_project_name};
 
 /// `COMPOSE_FILE`, split on `COMPOSE_PATH_SEPARATOR` (default `:`), empty entries
 /// skipped, relative entries taken from `cwd`.

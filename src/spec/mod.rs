@@ -11,6 +11,7 @@ pub mod diag;
 pub mod env;
 pub mod extends;
 pub mod interpolate;
+mod load;
 pub mod merge;
 pub mod model;
 pub mod node;
@@ -21,6 +22,10 @@ pub mod syntax;
 pub mod units;
 pub mod validate;
 pub mod yaml;
+
+pub use load::{
+    apply_profiles, is_valid_project_name, load, normalize_project_name, LoadError, Loaded,
+};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
