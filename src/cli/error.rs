@@ -53,6 +53,28 @@ pub enum CliError {
     /// Writing the command's output failed.
     #[error("cannot write to standard output")]
     Output(#[source] io::Error),
+    /// The working directory is gone or unreadable.
+    #[error("cannot determine the working directory")]
+    Cwd(#[source] io::Error),
+    /// `-o FILE` could not be written.
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The compose files could not be read or are invalid (every problem is listed).
+    #[error(transparent)]
+    Load(#[from] crate::spec::LoadError),
+    /// A service named on the command line is not in the project.
+    #[error("no such service: `{name}` (the project has: {})", known.join(", "))]
+    NoSuchService { name: String, known: Vec<String> },
+    /// The dependency graph could not be built.
+    #[error("{0}")]
+    Graph(crate::graph::GraphErrors),
+    /// The project could not be serialized (a bug: every model value serializes).
+    #[error("cannot render the project: {0}")]
+    Render(String),
 }
 
 impl CliError {

@@ -6,6 +6,7 @@
 //! from [`PLANNED_VERBS`].
 
 pub mod completion;
+pub mod config;
 mod error;
 mod options;
 pub mod version;
@@ -101,6 +102,10 @@ pub struct Verb<A: clap::Args> {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print the resolved, normalised project (or parts of it) after validating it
+    ///
+    /// For example: rcompose config --services; rcompose config --format json -o project.json
+    Config(Verb<config::Args>),
     /// Show the rcompose version
     Version(Verb<version::Args>),
     /// Print a shell completion script to standard output
@@ -113,6 +118,7 @@ impl Command {
     /// The global options given after the verb.
     fn global_mut(&mut self) -> &mut GlobalArgs {
         match self {
+            Command::Config(verb) => &mut verb.global,
             Command::Version(verb) => &mut verb.global,
             Command::Completion(verb) => &mut verb.global,
         }
@@ -162,6 +168,14 @@ fn planned_verb(err: &clap::Error) -> Option<String> {
 /// Runs a parsed command line, writing its output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     match cli.command {
+        Some(Command::Config(verb)) => {
+            let cwd = std::env::current_dir().map_err(CliError::Cwd)?;
+            // Variables whose name or value is not UTF-8 can't be interpolated; skip them.
+            let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect();
+            config::run(&verb.args, &cli.global, &cwd, &env, out)
+        }
         Some(Command::Version(verb)) => version::run(&verb.args, out),
         Some(Command::Completion(verb)) => completion::run(&verb.args, out),
         None if cli.version => version::run(&version::Args { short: false }, out),
