@@ -12,12 +12,13 @@
 //! - `Option`: null -> `None`. A struct takes a mapping, or null as an empty mapping (a
 //!   resource written as `db:` with all defaults).
 //! - Enums: a string is a unit variant; a mapping of one key is `variant: content`.
-//! - Structs skip `x-` keys (extension fields); maps keep them. Untagged enums and
-//!   flattened structs read through `deserialize_any` / `deserialize_map`, so `x-` keys
-//!   reach them: do not combine those with `deny_unknown_fields` where `x-` keys can occur.
+//! - `x-` keys are extension fields, skipped, except in mappings whose keys are data
+//!   (names and variables: the mapping under `environment`, `labels`, `services`, …; see
+//!   [`DATA_KEYS`]). Structs always skip them. Untagged enums read through
+//!   `deserialize_any`, so the skipping is decided there by the mapping's key path.
 
 use super::diag::{suggest, Diagnostic};
-use super::node::{format_float, Entry, KeyPath, Mapping, Node, Span, Value};
+use super::node::{format_float, Entry, KeyPath, Mapping, Node, PathSeg, Span, Value};
 use super::schema::unknown_key_message;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Expected, IntoDeserializer, Unexpected, Visitor,
@@ -151,6 +152,35 @@ macro_rules! deserialize_integers {
 const MAX_DEPTH: usize = 128;
 
 /// Deserializes one node, which is at `path`, `depth` levels below the starting node.
+/// Keys under which every key of the mapping is data (names, variables, options), so
+/// an `x-` key there is not an extension field.
+pub const DATA_KEYS: &[&str] = &[
+    "environment",
+    "labels",
+    "annotations",
+    "sysctls",
+    "driver_opts",
+    "options",
+    "args",
+    "extra_hosts",
+    "storage_opt",
+    "additional_contexts",
+    "aux_addresses",
+    "ulimits",
+    "services",
+    "networks",
+    "volumes",
+    "secrets",
+    "configs",
+    "models",
+    "depends_on",
+];
+
+/// Whether the mapping at `path` holds data keys (see [`DATA_KEYS`]).
+fn holds_data(path: &KeyPath) -> bool {
+    matches!(path.0.last(), Some(PathSeg::Key(k)) if DATA_KEYS.contains(&k.as_str()))
+}
+
 struct NodeDeserializer<'a> {
     node: &'a Node,
     path: KeyPath,
@@ -250,7 +280,10 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
             Value::Float(x) => visitor.visit_f64(*x),
             Value::String(s) => visitor.visit_str(s),
             Value::Seq(items) => self.visit_seq(items, visitor),
-            Value::Map(mapping) => self.visit_map(mapping, false, visitor),
+            Value::Map(mapping) => {
+                let skip = !holds_data(&self.path);
+                self.visit_map(mapping, skip, visitor)
+            }
         }
     }
 

@@ -25,6 +25,13 @@ pub fn resolve_extends(
     base_dir: &Path,
     load: &mut dyn FnMut(&Path) -> Result<Node, Diagnostic>,
 ) -> Vec<Diagnostic> {
+    let extends_any = root
+        .get("services")
+        .and_then(Node::as_map)
+        .is_some_and(|m| m.entries.values().any(|e| e.value.get("extends").is_some()));
+    if !extends_any {
+        return Vec::new();
+    }
     let mut resolver = Resolver {
         docs: vec![Doc::new(root, clean(base_dir), None)],
         files: HashMap::new(),

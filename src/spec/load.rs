@@ -72,11 +72,8 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     diags.extend(schema::validate(&root));
     fail_on_errors(&diags)?;
 
-    let mut plain = root.clone();
-    strip_extensions(&mut plain, None);
-    let raw: raw::RawProject = de::from_node(&plain, &KeyPath::root())
+    let raw: raw::RawProject = de::from_node(&root, &KeyPath::root())
         .map_err(|d| LoadError::Invalid(Diagnostics(vec![d])))?;
-    drop(plain);
 
     let name = project_name(opts, &root, &raw, &mut diags);
     let ctx = normalize::Context {
@@ -119,51 +116,6 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         profiles,
         warnings: diags.0,
     })
-}
-
-/// Keys under which every mapping key is data (names, variables, options), so an `x-`
-/// key there is not an extension field.
-const FREE_FORM: &[&str] = &[
-    "environment",
-    "labels",
-    "annotations",
-    "sysctls",
-    "driver_opts",
-    "options",
-    "args",
-    "extra_hosts",
-    "storage_opt",
-    "additional_contexts",
-    "aux_addresses",
-    "ulimits",
-    "services",
-    "networks",
-    "volumes",
-    "secrets",
-    "configs",
-    "models",
-    "depends_on",
-];
-
-/// Removes `x-*` extension fields wherever they are not data, so that typed conversion
-/// never sees them (the normalizer reads them from the original tree).
-fn strip_extensions(node: &mut Node, parent_key: Option<&str>) {
-    match &mut node.value {
-        Value::Map(m) => {
-            if !parent_key.is_some_and(|k| FREE_FORM.contains(&k)) {
-                m.entries.retain(|k, _| !k.starts_with("x-"));
-            }
-            for (k, e) in m.entries.iter_mut() {
-                strip_extensions(&mut e.value, Some(k.as_str()));
-            }
-        }
-        Value::Seq(items) => {
-            for item in items {
-                strip_extensions(item, None);
-            }
-        }
-        _ => {}
-    }
 }
 
 fn fail_on_errors(diags: &Diagnostics) -> Result<(), LoadError> {

@@ -11,7 +11,7 @@ use super::node::{format_float, KeyPath, Mapping, Node, PathSeg, Value};
 use regex::Regex;
 use serde_json::{Map as JsonMap, Value as Json};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The Compose Specification JSON Schema this crate validates against.
 const COMPOSE_SPEC: &str = include_str!("../../schemas/compose-spec.json");
@@ -54,17 +54,30 @@ pub fn validate_against(root: &Node, schema: &Json) -> Vec<Diagnostic> {
     out
 }
 
-/// A compiled pattern from the cache (each pattern is compiled once per process).
-fn regex(pattern: &str) -> Result<Regex, String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Result<Regex, String>>>> = OnceLock::new();
-    let mut cache = CACHE
+/// Whether `key` matches a schema pattern. The patterns the Compose Specification uses
+/// for names and extensions are checked directly (they are matched for every key of
+/// every mapping); any other is compiled once per process.
+fn pattern_matches(pattern: &str, key: &str) -> Result<bool, String> {
+    match pattern {
+        "^x-" => return Ok(key.starts_with("x-")),
+        ".+" => return Ok(key.chars().any(|c| c != '\n')),
+        "^[a-zA-Z0-9._-]+$" => {
+            return Ok(!key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+        }
+        _ => {}
+    }
+    static CACHE: OnceLock<Mutex<HashMap<String, Result<Arc<Regex>, String>>>> = OnceLock::new();
+    let compiled = CACHE
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
         .entry(pattern.to_string())
-        .or_insert_with(|| Regex::new(pattern).map_err(|e| e.to_string()))
-        .clone()
+        .or_insert_with(|| Regex::new(pattern).map(Arc::new).map_err(|e| e.to_string()))
+        .clone();
+    compiled.map(|re| re.is_match(key))
 }
 
 struct Validator<'s> {
@@ -174,12 +187,12 @@ impl<'s> Validator<'s> {
                 self.check(property, &entry.value, &key_path, depth + 1, out);
             }
             for (pattern, property) in patterns.into_iter().flatten() {
-                match regex(pattern) {
-                    Ok(re) if re.is_match(key) => {
+                match pattern_matches(pattern, key) {
+                    Ok(true) => {
                         known = true;
                         self.check(property, &entry.value, &key_path, depth + 1, out);
                     }
-                    Ok(_) => {}
+                    Ok(false) => {}
                     Err(e) => out.push(error(
                         node,
                         path,
@@ -470,9 +483,9 @@ fn check_pattern(
     let Some(pattern) = schema.get("pattern").and_then(Json::as_str) else {
         return;
     };
-    match regex(pattern) {
-        Ok(re) if re.is_match(text) => {}
-        Ok(_) => out.push(error(
+    match pattern_matches(pattern, text) {
+        Ok(true) => {}
+        Ok(false) => out.push(error(
             node,
             path,
             format!("expected a value matching `{pattern}`, found `{text}`"),
