@@ -69,7 +69,8 @@ fn pattern_matches(pattern: &str, key: &str) -> Result<bool, String> {
         }
         _ => {}
     }
-    static CACHE: OnceLock<Mutex<HashMap<String, Result<Arc<Regex>, String>>>> = OnceLock::new();
+    type Compiled = Result<Arc<Regex>, String>;
+    static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
     let compiled = CACHE
         .get_or_init(Default::default)
         .lock()
