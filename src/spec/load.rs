@@ -8,7 +8,7 @@
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::model::Project;
-use super::node::{KeyPath, Node, Span, Value};
+use super::node::{KeyPath, Node, PathSeg, Span, Value};
 use super::LoadOptions;
 use super::{de, env, extends, interpolate, merge, normalize, raw, schema, validate, yaml};
 use indexmap::IndexMap;
@@ -59,7 +59,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut diags = Diagnostics::default();
     let vars = variables(opts, &opts.project_directory, &opts.env_files, &mut diags)?;
     let mut stack = Vec::new();
-    let root = load_tree(
+    let mut root = load_tree(
         opts,
         &opts.files,
         &opts.project_directory,
@@ -69,11 +69,28 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     )?;
     fail_on_errors(&diags)?;
 
-    diags.extend(schema::validate(&root));
-    fail_on_errors(&diags)?;
+    // Structural problems are reported, and the entries holding them are set aside so
+    // that the later stages still check (and report) everything else.
+    let structural = schema::validate(&root);
+    let mut failed: Vec<KeyPath> = Vec::new();
+    for d in structural.iter().filter(|d| d.is_error()) {
+        match prune(&mut root, &d.path) {
+            Some(pruned) => failed.push(pruned),
+            None => {
+                diags.extend(structural);
+                return Err(invalid(diags));
+            }
+        }
+    }
+    diags.extend(structural);
 
-    let raw: raw::RawProject = de::from_node(&root, &KeyPath::root())
-        .map_err(|d| LoadError::Invalid(Diagnostics(vec![d])))?;
+    let raw: raw::RawProject = match de::from_node(&root, &KeyPath::root()) {
+        Ok(raw) => raw,
+        Err(d) => {
+            diags.push(d);
+            return Err(invalid(diags));
+        }
+    };
 
     let name = project_name(opts, &root, &raw, &mut diags);
     let ctx = normalize::Context {
@@ -87,11 +104,16 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
     // Semantic checks run even when some values could not be normalized, so that one run
     // reports every problem; a check touching a path that already has an error (or one
     // of its ancestors) would only repeat it.
-    let failed: Vec<KeyPath> = found
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| d.path.clone())
+    let found: Vec<Diagnostic> = found
+        .into_iter()
+        .filter(|d| !(d.is_error() && failed.iter().any(|f| d.path.0.starts_with(&f.0))))
         .collect();
+    failed.extend(
+        found
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.path.clone()),
+    );
     let overlaps = |p: &KeyPath| {
         failed
             .iter()
@@ -116,6 +138,39 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, LoadError> {
         profiles,
         warnings: diags.0,
     })
+}
+
+/// Removes the mapping entry that holds the node at `path` (the nearest ancestor that is
+/// a mapping key), so that later stages don't trip over a node already reported as
+/// malformed. Returns the removed entry's path; `None` when the problem is the document
+/// itself.
+fn prune(root: &mut Node, path: &KeyPath) -> Option<KeyPath> {
+    let cut = path
+        .0
+        .iter()
+        .rposition(|seg| matches!(seg, PathSeg::Key(_)))?;
+    let parent = KeyPath(path.0[..cut].to_vec());
+    let PathSeg::Key(key) = &path.0[cut] else {
+        return None;
+    };
+    let mut node = root;
+    for seg in &parent.0 {
+        node = match (seg, &mut node.value) {
+            (PathSeg::Key(k), Value::Map(m)) => &mut m.entries.get_mut(k.as_str())?.value,
+            (PathSeg::Index(i), Value::Seq(items)) => items.get_mut(*i)?,
+            // Already removed with an ancestor.
+            _ => return Some(parent.key(key.clone())),
+        };
+    }
+    if let Value::Map(m) = &mut node.value {
+        m.entries.shift_remove(key.as_str());
+    }
+    Some(parent.key(key.clone()))
+}
+
+fn invalid(mut diags: Diagnostics) -> LoadError {
+    diags.sort();
+    LoadError::Invalid(diags)
 }
 
 fn fail_on_errors(diags: &Diagnostics) -> Result<(), LoadError> {

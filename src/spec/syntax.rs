@@ -108,6 +108,9 @@ fn parse_port_range(text: &str, spec: &str) -> Result<(u32, u32), String> {
 fn parse_port(text: &str, spec: &str) -> Result<u32, String> {
     match text.parse::<u16>() {
         Ok(port) if port > 0 && text.bytes().all(|b| b.is_ascii_digit()) => Ok(port.into()),
+        _ if text == spec => Err(format!(
+            "{text:?} is not a port: ports are numbers from 1 to 65535"
+        )),
         _ => Err(format!(
             "{text:?} in {spec:?} is not a port: ports are numbers from 1 to 65535"
         )),
@@ -584,10 +587,10 @@ mod tests {
             ("8080:", "\"8080:\" has no container port: expected [[HOST_IP:]HOST_PORT:]CONTAINER_PORT[/PROTOCOL], e.g. 8080:80"),
             ("80/", "unknown protocol \"\" in \"80/\": expected tcp, udp or sctp"),
             ("53:53/icmp", "unknown protocol \"icmp\" in \"53:53/icmp\": expected tcp, udp or sctp"),
-            ("abc", "\"abc\" in \"abc\" is not a port: ports are numbers from 1 to 65535"),
-            ("0", "\"0\" in \"0\" is not a port: ports are numbers from 1 to 65535"),
+            ("abc", "\"abc\" is not a port: ports are numbers from 1 to 65535"),
+            ("0", "\"0\" is not a port: ports are numbers from 1 to 65535"),
             ("65536:80", "\"65536\" in \"65536:80\" is not a port: ports are numbers from 1 to 65535"),
-            ("+80", "\"+80\" in \"+80\" is not a port: ports are numbers from 1 to 65535"),
+            ("+80", "\"+80\" is not a port: ports are numbers from 1 to 65535"),
             ("80-", "\"\" in \"80-\" is not a port: ports are numbers from 1 to 65535"),
             ("1-2-3", "\"2-3\" in \"1-2-3\" is not a port: ports are numbers from 1 to 65535"),
             ("3005-3000", "port range \"3005-3000\" in \"3005-3000\" goes down: write the lower port first, e.g. 3000-3005"),
