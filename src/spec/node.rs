@@ -226,7 +226,8 @@ impl Value {
 
 /// The type of a plain (unquoted) scalar, by the YAML 1.2 core schema as compose reads it:
 /// `null`/`~`/empty, `true`/`false` (any case form YAML allows), integers (decimal, `0x`,
-/// `0o`), floats (`1.5`, `1e3`, `.inf`, `.nan`); anything else is a string.
+/// `0o`, and YAML 1.1's leading-zero octal `0440` as compose's reader takes it), floats
+/// (`1.5`, `1e3`, `.inf`, `.nan`); anything else is a string.
 pub fn resolve_plain_scalar(text: &str) -> Value {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -256,6 +257,15 @@ pub fn resolve_plain_scalar(text: &str) -> Value {
             }
         }
         return Value::String(text.to_string());
+    }
+    // YAML 1.1's octal form, which compose's YAML reader (yaml.v3) still takes:
+    // `mode: 0440` is 288.
+    if let Some(oct) = text.strip_prefix('0') {
+        if digits(oct, 8) {
+            if let Ok(i) = i64::from_str_radix(oct, 8) {
+                return Value::Int(i);
+            }
+        }
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if digits(unsigned, 10) {
@@ -399,6 +409,9 @@ mod tests {
         assert_eq!(resolve_plain_scalar("-3"), Value::Int(-3));
         assert_eq!(resolve_plain_scalar("0x1F"), Value::Int(31));
         assert_eq!(resolve_plain_scalar("0o17"), Value::Int(15));
+        assert_eq!(resolve_plain_scalar("0440"), Value::Int(288));
+        assert_eq!(resolve_plain_scalar("0"), Value::Int(0));
+        assert_eq!(resolve_plain_scalar("089"), Value::Int(89));
         assert_eq!(resolve_plain_scalar("1.5"), Value::Float(1.5));
         assert_eq!(resolve_plain_scalar("1e3"), Value::Float(1000.0));
         assert_eq!(resolve_plain_scalar("80:80"), Value::String("80:80".into()));
