@@ -29,7 +29,7 @@ pub struct Loaded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
@@ -333,8 +333,12 @@ fn load_tree(
 
     let mut load_other = |path: &Path| -> Result<Node, Diagnostic> {
         let mut local = Diagnostics::default();
-        let parsed = parse_file(opts, path, vars, &mut local)
-            .map_err(|e| Diagnostic::error(None, KeyPath::root(), e.to_string()))?;
+        let parsed = parse_file(opts, path, vars, &mut local).map_err(|e| {
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            Diagnostic::error(None, KeyPath::root(), format!("{e}{cause}"))
+        })?;
         if let Some(first) = local.errors().next() {
             return Err(first.clone());
         }
@@ -401,6 +405,19 @@ fn resolve_includes(
             ));
             continue;
         }
+        if let Some(missing) = inc
+            .files
+            .iter()
+            .chain(&inc.env_files)
+            .find(|f| !f.is_file())
+        {
+            diags.push(Diagnostic::error(
+                Some(item.span.clone()),
+                path,
+                format!("cannot include {}: no such file", missing.display()),
+            ));
+            continue;
+        }
         let vars = variables(opts, &inc.project_directory, &inc.env_files, diags)?;
         stack.extend(inc.files.iter().cloned());
         let included = load_tree(
@@ -452,10 +469,8 @@ impl Include {
             Some(d) => base_dir.join(d),
             None => files.first()?.parent()?.to_path_buf(),
         };
-        let env_files = env_files
-            .iter()
-            .map(|f| project_directory.join(f))
-            .collect();
+        // Like the compose files, env files are relative to the including file.
+        let env_files = env_files.iter().map(|f| base_dir.join(f)).collect();
         Some(Include {
             files,
             project_directory,
