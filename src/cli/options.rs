@@ -5,10 +5,11 @@
 
 use super::error::{CliError, NameOrigin};
 use super::GlobalArgs;
+use crate::spec::paths::absolute;
 use crate::spec::LoadOptions;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The names of a default compose file, in order of preference (compose's order).
 pub const DEFAULT_FILE_NAMES: [&str; 4] = [
@@ -191,22 +192,6 @@ fn file_path(cwd: &Path, file: &Path) -> PathBuf {
     } else {
         absolute(cwd, file)
     }
-}
-
-/// `path` made absolute against `cwd`, with `.` and `..` resolved lexically (as
-/// compose does; symbolic links are not followed).
-fn absolute(cwd: &Path, path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in cwd.join(path).components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// The default files found by [`discover`].
@@ -607,16 +592,5 @@ mod tests {
         let (options, _) = run(&flagged, cwd, &process_env).unwrap();
         assert_eq!(options.profiles, vec!["prod"]);
         assert_eq!(options.home, Some(PathBuf::from("/home/ada")));
-    }
-
-    #[test]
-    fn absolute_resolves_dots_lexically() {
-        let cwd = Path::new("/a/b");
-        assert_eq!(
-            absolute(cwd, Path::new("../c/./d")),
-            PathBuf::from("/a/c/d")
-        );
-        assert_eq!(absolute(cwd, Path::new("/x/../y")), PathBuf::from("/y"));
-        assert_eq!(absolute(cwd, Path::new("../../../..")), PathBuf::from("/"));
     }
 }

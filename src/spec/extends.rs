@@ -12,9 +12,10 @@
 use super::diag::{suggest, Diagnostic};
 use super::merge::merge_service;
 use super::node::{Entry, KeyPath, Node, Span, Value};
+use super::paths::clean;
 use indexmap::IndexMap;
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Resolves every `extends` under `services` of `root`, a document whose relative paths
 /// are relative to `base_dir`. `load` reads another file (an absolute path) into an
@@ -212,29 +213,6 @@ fn rebased(path: &str, dir: &Path) -> Option<String> {
         return None;
     }
     Some(clean(&dir.join(path)).to_string_lossy().into_owned())
-}
-
-/// Removes `.` components and resolves `..` against the preceding component, without
-/// touching the file system (`/a/./b/../c` is `/a/c`; `/..` is `/`).
-fn clean(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => match out.components().next_back() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                _ => out.push(".."),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    out
 }
 
 /// One document taking part: the one being resolved (index 0) or another file.
@@ -870,13 +848,5 @@ extends: {file: /p/base.yaml, service: b}"
             json(&service),
             expect("build: 'https://github.com/o/r.git#main'")
         );
-    }
-
-    #[test]
-    fn clean_resolves_dots_lexically() {
-        assert_eq!(clean(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
-        assert_eq!(clean(Path::new("/../x")), PathBuf::from("/x"));
-        assert_eq!(clean(Path::new("a/../../b")), PathBuf::from("../b"));
-        assert_eq!(clean(Path::new("./")), PathBuf::from("."));
     }
 }

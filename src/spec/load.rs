@@ -10,7 +10,7 @@ use super::diag::{Diagnostic, Diagnostics};
 use super::model::Project;
 use super::node::{KeyPath, Node, PathSeg, Span, Value};
 use super::LoadOptions;
-use super::{de, env, extends, interpolate, merge, normalize, raw, schema, validate, yaml};
+use super::{de, env, extends, interpolate, merge, normalize, paths, raw, schema, validate, yaml};
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -464,13 +464,19 @@ impl Include {
             ),
             _ => return None,
         };
-        let files: Vec<PathBuf> = files.iter().map(|f| base_dir.join(f)).collect();
+        let files: Vec<PathBuf> = files
+            .iter()
+            .map(|f| paths::absolute(base_dir, Path::new(f)))
+            .collect();
         let project_directory = match dir {
-            Some(d) => base_dir.join(d),
+            Some(d) => paths::absolute(base_dir, Path::new(&d)),
             None => files.first()?.parent()?.to_path_buf(),
         };
         // Like the compose files, env files are relative to the including file.
-        let env_files = env_files.iter().map(|f| base_dir.join(f)).collect();
+        let env_files = env_files
+            .iter()
+            .map(|f| paths::absolute(base_dir, Path::new(f)))
+            .collect();
         Some(Include {
             files,
             project_directory,

@@ -16,6 +16,7 @@ pub mod merge;
 pub mod model;
 pub mod node;
 pub mod normalize;
+pub mod paths;
 pub mod raw;
 pub mod schema;
 pub mod syntax;

@@ -27,8 +27,8 @@ use super::node::{KeyPath, Node};
 use super::raw::{
     self, BoolOrString, IntOrString, ListOrDict, Number, NumberOrString, Scalar, StringOrList,
 };
-use super::syntax;
 use super::units::{ByteSize, Duration, SwapLimit};
+use super::{paths, syntax};
 use indexmap::IndexMap;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -293,7 +293,7 @@ impl Normalizer<'_, '_> {
         } else {
             self.ctx.project_directory.join(expanded)
         };
-        clean_path(&absolute.to_string_lossy())
+        paths::clean_str(&absolute.to_string_lossy())
     }
 
     /// A build context: a path made absolute, a URL or git reference left alone.
@@ -1302,7 +1302,7 @@ impl Normalizer<'_, '_> {
                         if volume.type_ == model::VolumeType::Bind {
                             volume.source = volume.source.map(|s| self.resolve_path(&s));
                         }
-                        volume.target = clean_path(&volume.target);
+                        volume.target = paths::clean_str(&volume.target);
                         volume
                     }),
                 raw::ServiceVolume::Long(mount) => self.mount(&at, *mount),
@@ -1342,7 +1342,7 @@ impl Normalizer<'_, '_> {
             (_, source) => source,
         };
         let target = match mount.target {
-            Some(target) => Some(clean_path(&target)),
+            Some(target) => Some(paths::clean_str(&target)),
             None => {
                 self.error(
                     at.clone(),
@@ -1834,34 +1834,6 @@ fn go_float(x: f64) -> String {
     }
 }
 
-/// Cleans a path lexically as Go's `path.Clean` does: no `.`, no `x/..`, no doubled or
-/// trailing `/`; `..` above the root of an absolute path is dropped.
-fn clean_path(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|last| *last != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            _ => parts.push(part),
-        }
-    }
-    let joined = parts.join("/");
-    if rooted {
-        format!("/{joined}")
-    } else if joined.is_empty() {
-        ".".into()
-    } else {
-        joined
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2256,17 +2228,6 @@ volumes:
                 ("src", "/app/src")
             ])
         );
-    }
-
-    #[test]
-    fn cleans_paths_lexically() {
-        assert_eq!(clean_path("/app/./a/../b/"), "/app/b");
-        assert_eq!(clean_path("/../x"), "/x");
-        assert_eq!(clean_path("//a//b"), "/a/b");
-        assert_eq!(clean_path("/"), "/");
-        assert_eq!(clean_path("a/../../b"), "../b");
-        assert_eq!(clean_path("."), ".");
-        assert_eq!(clean_path(""), ".");
     }
 
     #[test]
