@@ -1,8 +1,12 @@
 //! Load + validate + graph for generated compose files of 250 to 2,000 services.
 //!
-//! Run with `cargo bench --bench load`. Prints the median of several runs per size and
-//! the time per service, so linear growth shows as a flat last column. The goal is
-//! under 50 ms for 1,000 services on the project's 2-core machine.
+//! Run with `cargo bench --bench load`. Two shapes of service: `rich` (25 lines each:
+//! image, command, short and long ports, environment, a named volume and a bind mount,
+//! two networks, labels, a healthcheck, limits, restart and up to three dependencies)
+//! and `typical` (8 lines: image, one port, two variables, restart, one dependency).
+//! Prints the median of several runs per size and the time per service, so linear
+//! growth shows as a flat column. The goal is under 50 ms for 1,000 services on the
+//! project's 2-core machine.
 
 use rcompose::graph::ServiceGraph;
 use rcompose::spec::{load, LoadOptions};
@@ -12,7 +16,7 @@ use std::time::{Duration, Instant};
 /// A compose file with `n` services, each with an image, ports, environment, a named
 /// volume, a bind mount, two networks, labels, a healthcheck and `depends_on` on up to
 /// three earlier services (so the graph has many edges and many layers).
-fn generate(n: usize) -> String {
+fn rich(n: usize) -> String {
     let mut s = String::from("name: bench\nservices:\n");
     for i in 0..n {
         let deps: Vec<String> = [1, 7, 31]
@@ -67,18 +71,45 @@ fn generate(n: usize) -> String {
     s
 }
 
+/// A compose file with `n` services of the size most compose files have.
+fn typical(n: usize) -> String {
+    let mut s = String::from("name: bench\nservices:\n");
+    for i in 0..n {
+        write!(
+            s,
+            "  svc{i}:\n    image: registry.example/app/svc{i}:${{TAG:-1.0}}\n    ports: [\"{}:80\"]\n    environment:\n      ID: \"{i}\"\n      MODE: production\n    restart: unless-stopped\n",
+            10000 + i
+        )
+        .expect("write to a String");
+        if i > 0 {
+            writeln!(s, "    depends_on: [svc{}]", i - 1).expect("write to a String");
+        }
+    }
+    s
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     println!(
-        "{:>8} {:>10} {:>15} {:>7}",
-        "services", "median ms", "µs per service", "layers"
+        "{:>8} {:>8} {:>10} {:>15} {:>7}",
+        "shape", "services", "median ms", "µs per service", "layers"
     );
-    for n in [250, 500, 1000, 2000] {
-        let file = dir.path().join(format!("compose-{n}.yaml"));
+    let shapes: [(&str, fn(usize) -> String); 2] = [("rich", rich), ("typical", typical)];
+    for (shape, generate) in shapes {
+        for n in [250, 500, 1000, 2000] {
+            bench(dir.path(), shape, generate, n);
+        }
+    }
+}
+
+/// Loads the generated file of `n` services several times and prints the median.
+fn bench(dir: &std::path::Path, shape: &str, generate: fn(usize) -> String, n: usize) {
+    {
+        let file = dir.join(format!("compose-{shape}-{n}.yaml"));
         std::fs::write(&file, generate(n)).expect("write fixture");
         let opts = LoadOptions {
             files: vec![file],
-            project_directory: dir.path().to_path_buf(),
+            project_directory: dir.to_path_buf(),
             interpolate: true,
             ..Default::default()
         };
@@ -95,7 +126,7 @@ fn main() {
         times.sort();
         let median = times[times.len() / 2];
         println!(
-            "{n:>8} {:>10.2} {:>15.1} {layers:>7}",
+            "{shape:>8} {n:>8} {:>10.2} {:>15.1} {layers:>7}",
             median.as_secs_f64() * 1e3,
             median.as_secs_f64() * 1e6 / n as f64
         );
