@@ -3,7 +3,6 @@
 //! (config and layer blobs), and the index (manifests, their platforms and names).
 
 use super::digest::Digest;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -161,8 +160,6 @@ pub(crate) struct Manifest {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Index {
-    #[serde(default)]
-    pub media_type: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub manifests: Vec<Descriptor>,
 }
@@ -191,11 +188,6 @@ pub(crate) struct Platform {
     pub architecture: String,
     #[serde(default)]
     pub os: String,
-}
-
-/// Reads JSON, or says what the problem is.
-pub(crate) fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
-    serde_json::from_slice(bytes)
 }
 
 /// The host's architecture under its Go name, as image platforms name it.

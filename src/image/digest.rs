@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::str::FromStr;
 
 /// A sha256 content digest, written `sha256:` and 64 lowercase hex digits: the name of
@@ -147,42 +147,6 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// A writer that hashes and counts every byte before passing it on.
-pub(crate) struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    pub(crate) fn new(inner: W) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Sha256::new(),
-            len: 0,
-        }
-    }
-
-    /// The writer back, with the digest and length of everything written.
-    pub(crate) fn finish(self) -> (W, Digest, u64) {
-        (self.inner, Digest::from_hasher(self.hasher), self.len)
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        let written = buf.get(..n).unwrap_or_default();
-        self.hasher.update(written);
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,19 +212,11 @@ mod tests {
     }
 
     #[test]
-    fn hashing_reader_and_writer_digest_everything_that_passes() {
+    fn a_hashing_reader_digests_everything_that_passes() {
         let mut reader = HashingReader::new(&b"abcdef"[..]);
         let mut first = [0u8; 2];
         reader.read_exact(&mut first).unwrap();
         let (digest, len) = reader.finish().unwrap();
         assert_eq!((digest, len), (Digest::of(b"abcdef"), 6));
-
-        let mut writer = HashingWriter::new(Vec::new());
-        writer.write_all(b"abc").unwrap();
-        let (bytes, digest, len) = writer.finish();
-        assert_eq!(
-            (bytes, digest, len),
-            (b"abc".to_vec(), Digest::of(b"abc"), 3)
-        );
     }
 }

@@ -51,8 +51,10 @@ pub enum ImageError {
         what: &'static str,
         format: &'static str,
     },
-    #[error("unsafe entry {entry:?} in a layer: {problem}")]
+    #[error("unsafe entry {entry:?} in the {what}: {problem}")]
     UnsafeEntry {
+        /// `layer`, `image archive`.
+        what: &'static str,
         entry: String,
         problem: EntryProblem,
     },
@@ -109,6 +111,8 @@ pub enum ImageError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("image {id} is not in the store")]
+    UnknownImage { id: ImageId },
     #[error("layer {diff_id} of image {id} is missing from the store ({})", path.display())]
     LayerMissing {
         id: ImageId,
@@ -186,12 +190,13 @@ mod tests {
     #[test]
     fn unsafe_entries_name_the_entry_and_the_problem() {
         let err = ImageError::UnsafeEntry {
+            what: "layer",
             entry: "a/passwd".into(),
             problem: EntryProblem::ParentIsSymlink("a".into()),
         };
         assert_eq!(
             err.to_string(),
-            "unsafe entry \"a/passwd\" in a layer: its parent \"a\" is a symlink, and nothing \
+            "unsafe entry \"a/passwd\" in the layer: its parent \"a\" is a symlink, and nothing \
              is written through a symlink"
         );
     }

@@ -31,19 +31,14 @@ const WHITEOUT_PREFIX: &[u8] = b".wh.";
 const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 const WHAT: &str = "layer";
 
-/// Unpacks the tar stream `reader` into `dest` and returns the bytes of file content
-/// written. The stream must end with the tar end-of-archive marker; what follows the
-/// marker is left unread.
-pub(crate) fn unpack<R: Read>(reader: R, dest: &Path) -> Result<u64, ImageError> {
-    let mut tracked = EofTracker {
-        inner: reader,
-        hit_eof: false,
-    };
+/// Unpacks the tar stream `reader` into `dest`. The stream must end with the tar
+/// end-of-archive marker; what follows the marker is left unread.
+pub(crate) fn unpack<R: Read>(reader: R, dest: &Path) -> Result<(), ImageError> {
+    let mut tracked = EofTracker::new(reader);
     let mut unpacker = Unpacker {
         root: dest,
         dirs: HashSet::new(),
         deferred: HashMap::new(),
-        size: 0,
     };
     // The layer root gets the usual mode of `/` unless the tarball has a `./` entry.
     unpacker.deferred.insert(
@@ -61,7 +56,7 @@ pub(crate) fn unpack<R: Read>(reader: R, dest: &Path) -> Result<u64, ImageError>
         unpacker.entry(&mut entry)?;
     }
     drop(archive);
-    if tracked.hit_eof {
+    if tracked.hit_eof() {
         return Err(ImageError::Truncated { what: WHAT });
     }
     unpacker.finish()
@@ -73,9 +68,23 @@ fn read_error(source: io::Error) -> ImageError {
 
 /// Notes when the stream has ended: a tar reader that stops at end of input rather than
 /// at the end-of-archive marker has read a truncated stream.
-struct EofTracker<R> {
+pub(crate) struct EofTracker<R> {
     inner: R,
     hit_eof: bool,
+}
+
+impl<R> EofTracker<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        EofTracker {
+            inner,
+            hit_eof: false,
+        }
+    }
+
+    /// Whether a read has returned end of input.
+    pub(crate) fn hit_eof(&self) -> bool {
+        self.hit_eof
+    }
 }
 
 impl<R: Read> Read for EofTracker<R> {
@@ -105,13 +114,13 @@ struct Unpacker<'a> {
     /// Directory metadata, applied last: unpacking into a directory changes its mtime,
     /// and a read-only directory must still take its entries.
     deferred: HashMap<PathBuf, Meta>,
-    size: u64,
 }
 
 impl Unpacker<'_> {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<R>) -> Result<(), ImageError> {
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let unsafe_entry = |problem| ImageError::UnsafeEntry {
+            what: WHAT,
             entry: name.clone(),
             problem,
         };
@@ -272,7 +281,6 @@ impl Unpacker<'_> {
         if check_size && written != entry.size() {
             return Err(read_error(io::ErrorKind::UnexpectedEof.into()));
         }
-        self.size += written;
         std::os::unix::fs::fchown(&file, Some(meta.uid), Some(meta.gid))
             .doing("setting the owner of", &path)?;
         // After chown, which clears the setuid and setgid bits.
@@ -342,8 +350,8 @@ impl Unpacker<'_> {
         make_whiteout(&path).doing("creating the whiteout", &path)
     }
 
-    /// Applies the directories' metadata, deepest first, and gives the content size.
-    fn finish(self) -> Result<u64, ImageError> {
+    /// Applies the directories' metadata, deepest first.
+    fn finish(self) -> Result<(), ImageError> {
         let mut deferred: Vec<_> = self.deferred.into_iter().collect();
         deferred.sort_by_key(|(rel, _)| std::cmp::Reverse(rel.components().count()));
         for (rel, meta) in deferred {
@@ -360,7 +368,7 @@ impl Unpacker<'_> {
                 set_times_nofollow(&path, mtime).doing("setting the times of", &path)?;
             }
         }
-        Ok(self.size)
+        Ok(())
     }
 }
 
@@ -374,6 +382,7 @@ impl EntryError {
     fn on(self, entry: &str) -> ImageError {
         match self {
             EntryError::Unsafe(problem) => ImageError::UnsafeEntry {
+                what: WHAT,
                 entry: entry.to_string(),
                 problem,
             },
@@ -395,7 +404,7 @@ impl From<ImageError> for EntryError {
 }
 
 /// The path made relative and normalized; `..` anywhere is refused.
-fn normalize(path: &Path) -> Result<PathBuf, EntryProblem> {
+pub(crate) fn normalize(path: &Path) -> Result<PathBuf, EntryProblem> {
     let mut normal = PathBuf::new();
     for component in path.components() {
         match component {
@@ -550,15 +559,15 @@ mod tests {
         builder.into_inner().unwrap()
     }
 
-    fn unpack_into(tar: &[u8]) -> (tempfile::TempDir, Result<u64, ImageError>) {
+    fn unpack_into(tar: &[u8]) -> (tempfile::TempDir, Result<(), ImageError>) {
         let dir = tempfile::tempdir().unwrap();
         let result = unpack(tar, dir.path());
         (dir, result)
     }
 
-    fn unsafe_problem(result: Result<u64, ImageError>) -> (String, EntryProblem) {
+    fn unsafe_problem(result: Result<(), ImageError>) -> (String, EntryProblem) {
         match result {
-            Err(ImageError::UnsafeEntry { entry, problem }) => (entry, problem),
+            Err(ImageError::UnsafeEntry { entry, problem, .. }) => (entry, problem),
             other => panic!("expected an unsafe entry, got {other:?}"),
         }
     }
@@ -618,7 +627,7 @@ mod tests {
             });
         });
         let (dir, result) = unpack_into(&tar);
-        assert_eq!(result.unwrap(), 2);
+        result.unwrap();
         let su = fs::symlink_metadata(dir.path().join("bin/su")).unwrap();
         assert_eq!(su.mode() & 0o7777, 0o4755);
         assert_eq!((su.uid(), su.gid()), (1000, 2000));
@@ -727,7 +736,7 @@ mod tests {
             raw(b, EntryType::Link, "/bin/cat", "/bin/busybox", b"");
         });
         let (dir, result) = unpack_into(&tar);
-        assert_eq!(result.unwrap(), 3);
+        result.unwrap();
         let original = fs::metadata(dir.path().join("bin/busybox")).unwrap();
         for link in ["bin/ls", "bin/cat"] {
             assert_eq!(
