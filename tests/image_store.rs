@@ -290,7 +290,7 @@ fn import_reads_plain_gzip_and_zstd_alike() {
         let image = fx.store.inspect(&reference(name)).unwrap();
         assert_eq!(image.id, id);
         assert_eq!(image.references, [reference(name)]);
-        assert_eq!(image.layers, [diff_id.clone()], "{name}");
+        assert_eq!(image.layers, std::slice::from_ref(&diff_id), "{name}");
         // bin/app (18 bytes, hard-linked as bin/app2) and etc/hostname (4 bytes).
         assert_eq!(image.size, 22);
         assert_eq!(image.os, "linux");
@@ -498,7 +498,7 @@ fn a_docker_save_archive_loads_every_tag_with_shared_layers_once() {
     assert_eq!(whiteout.rdev(), 0);
     let mut value = [0u8; 4];
     let len = rustix::fs::lgetxattr(
-        &dirs[0].join("var/cache"),
+        dirs[0].join("var/cache"),
         "trusted.overlay.opaque",
         &mut value[..],
     )
@@ -547,7 +547,7 @@ fn layers_merge_in_an_overlay_as_the_image_says() {
     );
     let unmounted = Command::new("umount").arg(&merged).status().unwrap();
     assert!(unmounted.success());
-    assert_eq!(seen.0, false, "etc/motd is whited out");
+    assert!(!seen.0, "etc/motd is whited out");
     assert_eq!(seen.1, ["b"], "var/cache is opaque");
     assert_eq!(seen.2.unwrap(), b"k");
 }
@@ -557,7 +557,7 @@ fn an_oci_layout_archive_loads_its_named_manifests() {
     let mut fx = Fixture::new();
     let shared = layer(&[("bin/tool", b"t")]);
     let mut blobs = OciBlobs::new();
-    let plain = blobs.image(&[shared.clone()], "plain");
+    let plain = blobs.image(std::slice::from_ref(&shared), "plain");
     let by_ref_name = with_annotations(
         plain.clone(),
         json!({"org.opencontainers.image.ref.name": "localhost/plain:1"}),

@@ -83,8 +83,7 @@ impl ImageStore {
     fn spool_archive(&self, reader: impl Read) -> Result<Archive, ImageError> {
         let read = |source| ImageError::Read { what: WHAT, source };
         let (_, stream) = decompress(reader, WHAT)?;
-        let mut tracked = EofTracker::new(stream);
-        let mut tar = tar::Archive::new(&mut tracked);
+        let mut tar = tar::Archive::new(EofTracker::new(stream));
         let mut archive = Archive::default();
         for entry in tar.entries().map_err(read)? {
             let mut entry = entry.map_err(read)?;
@@ -118,8 +117,7 @@ impl ImageStore {
                 _ => {}
             }
         }
-        drop(tar);
-        if tracked.hit_eof() {
+        if tar.into_inner().hit_eof() {
             return Err(ImageError::Truncated { what: WHAT });
         }
         Ok(archive)

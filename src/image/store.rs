@@ -30,7 +30,7 @@ use crate::runtime::fs::sync_filesystem;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -551,12 +551,14 @@ impl ImageStore {
     fn save_index(&mut self, next: StoreIndex) -> Result<(), ImageError> {
         let path = self.index_path();
         let tmp = self.tmp_dir();
-        let file =
+        let mut file =
             NamedTempFile::with_prefix_in("index-", &tmp).doing("creating a file in", &tmp)?;
-        serde_json::to_writer_pretty(file.as_file(), &next)
-            .map_err(io::Error::from)
+        let json = serde_json::to_vec_pretty(&next)
+            .expect("the store index serializes: its map keys are strings");
+        let written = file.path().to_path_buf();
+        file.write_all(&json)
             .and_then(|()| file.as_file().sync_all())
-            .doing("writing", file.path())?;
+            .doing("writing", &written)?;
         file.persist(&path)
             .map_err(|err| err.error)
             .doing("renaming into place", &path)?;
@@ -694,7 +696,6 @@ fn copy_reading(
     path: &Path,
     what: &'static str,
 ) -> Result<(), ImageError> {
-    use std::io::Write;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match reader.read(&mut buf) {

@@ -34,7 +34,6 @@ const WHAT: &str = "layer";
 /// Unpacks the tar stream `reader` into `dest`. The stream must end with the tar
 /// end-of-archive marker; what follows the marker is left unread.
 pub(crate) fn unpack<R: Read>(reader: R, dest: &Path) -> Result<(), ImageError> {
-    let mut tracked = EofTracker::new(reader);
     let mut unpacker = Unpacker {
         root: dest,
         dirs: HashSet::new(),
@@ -50,13 +49,12 @@ pub(crate) fn unpack<R: Read>(reader: R, dest: &Path) -> Result<(), ImageError> 
             mtime: None,
         },
     );
-    let mut archive = tar::Archive::new(&mut tracked);
+    let mut archive = tar::Archive::new(EofTracker::new(reader));
     for entry in archive.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
         unpacker.entry(&mut entry)?;
     }
-    drop(archive);
-    if tracked.hit_eof() {
+    if archive.into_inner().hit_eof() {
         return Err(ImageError::Truncated { what: WHAT });
     }
     unpacker.finish()
@@ -124,8 +122,6 @@ impl Unpacker<'_> {
             entry: name.clone(),
             problem,
         };
-        let raw_path = entry.path().map_err(read_error)?.into_owned();
-        let rel = normalize(&raw_path).map_err(unsafe_entry)?;
         let kind = entry.header().entry_type();
         if matches!(
             kind,
@@ -136,6 +132,8 @@ impl Unpacker<'_> {
         ) {
             return Ok(());
         }
+        let raw_path = entry.path().map_err(read_error)?.into_owned();
+        let rel = normalize(&raw_path).map_err(unsafe_entry)?;
         if let Some(file_name) = rel.file_name().map(OsStr::as_bytes) {
             if let Some(hidden) = file_name.strip_prefix(WHITEOUT_PREFIX) {
                 self.ensure_parents(&rel).map_err(unsafe_entry)?;
@@ -196,6 +194,8 @@ impl Unpacker<'_> {
     }
 
     /// Checks that every parent of `rel` is a real directory, creating missing ones.
+    /// (Directories are created 0700 and get their mode in `finish`: the umask must not
+    /// decide it.)
     fn ensure_parents(&mut self, rel: &Path) -> Result<(), EntryProblem> {
         let Some(parent) = rel.parent() else {
             return Ok(());
@@ -214,9 +214,17 @@ impl Unpacker<'_> {
                 }
                 Ok(_) => return Err(EntryProblem::ParentNotDirectory(display(&current))),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                    if DirBuilder::new().mode(0o755).create(&path).is_err() {
+                    if DirBuilder::new().mode(0o700).create(&path).is_err() {
                         return Err(EntryProblem::ParentNotDirectory(display(&current)));
                     }
+                    // A directory the tarball implies but does not list: 0755 root:root
+                    // unless its own entry comes later.
+                    self.deferred.entry(current.clone()).or_insert(Meta {
+                        mode: 0o755,
+                        uid: 0,
+                        gid: 0,
+                        mtime: None,
+                    });
                 }
                 Err(_) => return Err(EntryProblem::ParentNotDirectory(display(&current))),
             }
