@@ -15,7 +15,7 @@ use super::config::{
 use super::digest::Digest;
 use super::error::ImageError;
 use super::reference::Reference;
-use super::store::{ImageStore, Ingested, NewImage, Staged};
+use super::store::{to_json, ImageStore, Ingested, NewImage, Staged};
 use super::unpack::{normalize, EofTracker};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -158,8 +158,7 @@ impl ImageStore {
                 .collect::<Result<Vec<_>, _>>()?;
             images.push(NewImage {
                 config: config_bytes,
-                manifest: serde_json::to_vec(&manifest)
-                    .expect("image documents serialize: their map keys are strings"),
+                manifest: to_json(&manifest),
                 layers: layers.into_iter().map(|layer| layer.record).collect(),
                 references,
             });

@@ -222,13 +222,14 @@ impl ImageStore {
                 platform: None,
             }],
         };
-        let mut ids = self.add_images(vec![NewImage {
+        let id = ImageId(Digest::of(&config));
+        self.add_images(vec![NewImage {
             config,
             manifest: to_json(&manifest),
             layers: vec![layer.record],
             references: vec![reference.clone()],
         }])?;
-        Ok(ids.remove(0))
+        Ok(id)
     }
 
     /// Every image in the store, named ones first (by name), then dangling ones.
@@ -418,9 +419,8 @@ impl ImageStore {
     }
 
     /// Writes the images' config and manifest blobs, then names them in the index.
-    pub(crate) fn add_images(&mut self, images: Vec<NewImage>) -> Result<Vec<ImageId>, ImageError> {
+    pub(crate) fn add_images(&mut self, images: Vec<NewImage>) -> Result<(), ImageError> {
         let mut next = self.index.clone();
-        let mut ids = Vec::new();
         for image in images {
             let id = ImageId(self.write_blob(&image.config)?);
             let manifest = self.write_blob(&image.manifest)?;
@@ -431,10 +431,8 @@ impl ImageStore {
             for reference in image.references {
                 next.references.insert(reference, id.clone());
             }
-            ids.push(id);
         }
-        self.save_index(next)?;
-        Ok(ids)
+        self.save_index(next)
     }
 
     /// Copies `reader` into a temp file, hashing it.
@@ -655,7 +653,7 @@ fn check_digest(
 
 /// JSON of a document the store makes. Serializing these types cannot fail: every map
 /// key is a string.
-fn to_json<T: Serialize>(document: &T) -> Vec<u8> {
+pub(crate) fn to_json<T: Serialize>(document: &T) -> Vec<u8> {
     serde_json::to_vec(document).expect("image documents serialize: their map keys are strings")
 }
 
