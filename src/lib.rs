@@ -5,4 +5,6 @@
 
 pub mod cli;
 pub mod graph;
+pub mod image;
+pub mod runtime;
 pub mod spec;
