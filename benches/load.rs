@@ -94,7 +94,7 @@ fn main() {
         "{:>8} {:>8} {:>10} {:>15} {:>7}",
         "shape", "services", "median ms", "µs per service", "layers"
     );
-    let shapes: [(&str, fn(usize) -> String); 2] = [("rich", rich), ("typical", typical)];
+    let shapes: [(&str, Generator); 2] = [("rich", rich), ("typical", typical)];
     for (shape, generate) in shapes {
         for n in [250, 500, 1000, 2000] {
             bench(dir.path(), shape, generate, n);
@@ -102,8 +102,11 @@ fn main() {
     }
 }
 
+/// Makes the text of a compose file of `n` services.
+type Generator = fn(usize) -> String;
+
 /// Loads the generated file of `n` services several times and prints the median.
-fn bench(dir: &std::path::Path, shape: &str, generate: fn(usize) -> String, n: usize) {
+fn bench(dir: &std::path::Path, shape: &str, generate: Generator, n: usize) {
     {
         let file = dir.join(format!("compose-{shape}-{n}.yaml"));
         std::fs::write(&file, generate(n)).expect("write fixture");
