@@ -81,16 +81,6 @@ pub enum Rootfs {
     },
 }
 
-impl Rootfs {
-    /// The host directory that becomes the container's `/`.
-    pub fn root(&self) -> &Path {
-        match self {
-            Rootfs::Overlay { target, .. } => target,
-            Rootfs::Directory { path } => path,
-        }
-    }
-}
-
 /// The numeric identity the process runs as.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
