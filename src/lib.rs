@@ -1,7 +1,8 @@
 //! rcompose: a compose-compatible multi-container orchestrator with its own runtime.
 //!
 //! Layers (see DESIGN.md): `spec` (files in, a validated project out) and `graph` are
-//! pure; `cli` is the command line.
+//! pure; `cli` is the command line; `runtime` (containers) is the only layer that
+//! touches the kernel.
 
 pub mod cli;
 pub mod graph;

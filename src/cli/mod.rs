@@ -112,6 +112,9 @@ pub enum Command {
     ///
     /// For example: rcompose completion bash > /etc/bash_completion.d/rcompose
     Completion(Verb<completion::Args>),
+    /// The container runtime's helper (started by rcompose itself, never by hand)
+    #[command(name = crate::runtime::HELPER_SUBCOMMAND, hide = true)]
+    ContainerInit(Verb<crate::runtime::HelperArgs>),
 }
 
 impl Command {
@@ -121,6 +124,7 @@ impl Command {
             Command::Config(verb) => &mut verb.global,
             Command::Version(verb) => &mut verb.global,
             Command::Completion(verb) => &mut verb.global,
+            Command::ContainerInit(verb) => &mut verb.global,
         }
     }
 }
@@ -178,6 +182,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Some(Command::Version(verb)) => version::run(&verb.args, out),
         Some(Command::Completion(verb)) => completion::run(&verb.args, out),
+        Some(Command::ContainerInit(verb)) => crate::runtime::helper::helper_main(&verb.args),
         None if cli.version => version::run(&version::Args { short: false }, out),
         None => Err(CliError::Usage(
             Cli::command().error(ErrorKind::MissingSubcommand, "a command is required"),

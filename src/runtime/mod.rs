@@ -1,4 +1,45 @@
-//! The only layer that touches the kernel (see DESIGN.md): everything here makes system
-//! calls that the pure layers above never make themselves.
+//! The container runtime: the only layer that touches the kernel.
+//!
+//! A [`ContainerSpec`] says everything about one container; [`ContainerSpec::validate`]
+//! checks it before any side effect and returns a [`ValidSpec`]. [`Runtime::spawn`]
+//! starts it and [`RunningContainer::wait`] returns its exit status ([`Runtime::run`] does
+//! both).
+//!
+//! The chain of processes (see [`container`] and [`helper`]):
+//!
+//! ```text
+//! caller (the engine; may be multi-threaded)
+//!   └─ helper: /proc/self/exe __container-init   (fresh, single-threaded; spec over a pipe)
+//!        │  unshare(CLONE_NEWPID), fork
+//!        └─ container init: PID 1 of the new PID namespace
+//!             unshare mount/uts/ipc/cgroup(/net) namespaces, rootfs, /proc, /dev, ...,
+//!             pivot_root, hostname, user, capabilities, then execve(argv)
+//! ```
+//!
+//! The helper reports to the caller over a status pipe: the container's host PID once
+//! it has exec'd (or the step that failed), then its exit status; it stays the parent
+//! of the container's PID 1 and exits with the container's exit code.
+//!
+//! What is decided is pure and tested without root: [`caps`] (the capability sets),
+//! [`mounts`] (every mount with its flags and data, masked and read-only paths),
+//! [`resolve`] (mount targets resolved inside the root filesystem), [`exec`] (the
+//! executable's candidate paths). The code that applies them ([`init`], [`sys`]) only
+//! carries out those decisions.
 
+pub mod caps;
+pub mod container;
+pub mod error;
+pub mod exec;
 pub mod fs;
+pub mod helper;
+mod init;
+mod message;
+pub mod mounts;
+pub mod resolve;
+pub mod spec;
+mod sys;
+
+pub use container::{ExitStatus, RunningContainer, Runtime, StdioSource, StdioSpec};
+pub use error::{ExecFailure, RuntimeError, Step};
+pub use helper::{HelperArgs, HELPER_SUBCOMMAND};
+pub use spec::{ContainerSpec, EtcFiles, Mount, Network, Rootfs, SpecError, User, ValidSpec};
