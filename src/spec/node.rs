@@ -355,6 +355,66 @@ impl KeyPath {
     }
 }
 
+/// A key path during a walk of the tree: one segment on top of its parent's path, both
+/// borrowed, so going one level deeper costs nothing. The owned [`KeyPath`] a
+/// diagnostic holds is made by [`PathRef::to_key_path`] only when one is reported.
+#[derive(Clone, Copy, Debug)]
+pub enum PathRef<'a> {
+    /// Where the walk starts (often the document itself).
+    Base(&'a KeyPath),
+    /// The value of a mapping key below a path.
+    Key(&'a PathRef<'a>, &'a str),
+    /// An item of a list below a path.
+    Index(&'a PathRef<'a>, usize),
+}
+
+impl<'a> PathRef<'a> {
+    /// The path of the value of `key` below this one.
+    pub fn key(&'a self, key: &'a str) -> PathRef<'a> {
+        PathRef::Key(self, key)
+    }
+
+    /// The path of item `i` below this one.
+    pub fn index(&'a self, i: usize) -> PathRef<'a> {
+        PathRef::Index(self, i)
+    }
+
+    /// The last segment's key, if the last segment is a key.
+    pub fn last_key(&self) -> Option<&'a str> {
+        match *self {
+            PathRef::Base(base) => match base.0.last() {
+                Some(PathSeg::Key(k)) => Some(k),
+                _ => None,
+            },
+            PathRef::Key(_, k) => Some(k),
+            PathRef::Index(..) => None,
+        }
+    }
+
+    /// The owned path.
+    pub fn to_key_path(&self) -> KeyPath {
+        let mut below = Vec::new();
+        let mut at = self;
+        let base = loop {
+            match at {
+                PathRef::Base(base) => break *base,
+                PathRef::Key(parent, k) => {
+                    below.push(PathSeg::Key((*k).to_string()));
+                    at = parent;
+                }
+                PathRef::Index(parent, i) => {
+                    below.push(PathSeg::Index(*i));
+                    at = parent;
+                }
+            }
+        };
+        let mut segs = Vec::with_capacity(base.0.len() + below.len());
+        segs.extend(base.0.iter().cloned());
+        segs.extend(below.into_iter().rev());
+        KeyPath(segs)
+    }
+}
+
 impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
