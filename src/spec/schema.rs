@@ -7,7 +7,7 @@
 //! alternatives, and two matching branches are no error.
 
 use super::diag::{suggest, Diagnostic};
-use super::node::{format_float, KeyPath, Mapping, Node, PathSeg, Value};
+use super::node::{format_float, KeyPath, Mapping, Node, PathRef, Span, Value};
 use regex::Regex;
 use serde_json::{Map as JsonMap, Value as Json};
 use std::collections::HashMap;
@@ -49,9 +49,54 @@ pub fn validate(root: &Node) -> Vec<Diagnostic> {
 /// Validates a document against any draft-07 schema that uses the keywords the compose
 /// schema uses (`$ref` may only point into the same schema: `#/definitions/...`).
 pub fn validate_against(root: &Node, schema: &Json) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    Validator { root: schema }.check(schema, root, &KeyPath::root(), 0, &mut out);
-    out
+    let mut out = Report::new(false);
+    let root_path = KeyPath::root();
+    Validator { root: schema }.check(schema, root, PathRef::Base(&root_path), 0, &mut out);
+    out.found
+}
+
+/// What the checks of a node found.
+struct Report {
+    /// Warnings, and errors unless probing.
+    found: Vec<Diagnostic>,
+    /// Only whether there is an error matters (an alternative being tried): errors are
+    /// counted, their messages not built.
+    probe: bool,
+    errors: usize,
+}
+
+impl Report {
+    fn new(probe: bool) -> Self {
+        Report {
+            found: Vec::new(),
+            probe,
+            errors: 0,
+        }
+    }
+
+    /// An error at `span`; `message` is only called when the error is kept.
+    fn error(&mut self, span: &Span, path: PathRef<'_>, message: impl FnOnce() -> String) {
+        self.errors += 1;
+        if !self.probe {
+            let d = Diagnostic::error(Some(span.clone()), path.to_key_path(), message());
+            self.found.push(d);
+        }
+    }
+
+    fn warning(&mut self, d: Diagnostic) {
+        self.found.push(d);
+    }
+
+    /// Takes in what a check made on its own found.
+    fn absorb(&mut self, other: Report) {
+        self.errors += other.errors;
+        self.found.extend(other.found);
+    }
+
+    /// A probe that already failed need not look further.
+    fn settled(&self) -> bool {
+        self.probe && self.errors > 0
+    }
 }
 
 /// Whether `key` matches a schema pattern. The patterns the Compose Specification uses
@@ -91,18 +136,21 @@ impl<'s> Validator<'s> {
         &self,
         schema: &'s Json,
         node: &Node,
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
+        if out.settled() {
+            return;
+        }
         if depth > MAX_DEPTH {
-            out.push(error(node, path, "nested too deeply to validate"));
+            out.error(&node.span, path, || "nested too deeply to validate".into());
             return;
         }
         let schema = match schema {
             Json::Object(schema) => schema,
             Json::Bool(false) => {
-                out.push(error(node, path, "no value is allowed here"));
+                out.error(&node.span, path, || "no value is allowed here".into());
                 return;
             }
             _ => return,
@@ -111,29 +159,29 @@ impl<'s> Validator<'s> {
         if let Some(reference) = schema.get("$ref") {
             match self.resolve(reference) {
                 Some(target) => self.check(target, node, path, depth + 1, out),
-                None => out.push(error(
-                    node,
-                    path,
-                    format!("the schema reference {reference} does not resolve"),
-                )),
+                None => out.error(&node.span, path, || {
+                    format!("the schema reference {reference} does not resolve")
+                }),
             }
             return;
         }
         if let Some(types) = schema.get("type") {
             let types = type_names(types);
             if !types.iter().any(|t| type_matches(t, node)) {
-                let expected = describe_types(&types);
-                let message = format!("expected {expected}, found {}", node.kind_name());
-                out.push(error(node, path, message));
+                out.error(&node.span, path, || {
+                    let expected = describe_types(&types);
+                    format!("expected {expected}, found {}", node.kind_name())
+                });
                 return;
             }
         }
         if let Some(Json::Array(allowed)) = schema.get("enum") {
             let value = node.to_json();
             if !allowed.contains(&value) {
-                let list = join(allowed.iter().map(|v| format!("`{}`", json_text(v))));
-                let message = format!("expected one of {list}, found {}", describe(node));
-                out.push(error(node, path, message));
+                out.error(&node.span, path, || {
+                    let list = join(allowed.iter().map(|v| format!("`{}`", json_text(v))));
+                    format!("expected one of {list}, found {}", describe(node))
+                });
             }
         }
         match &node.value {
@@ -160,58 +208,57 @@ impl<'s> Validator<'s> {
         schema: &'s JsonMap<String, Json>,
         mapping: &Mapping,
         node: &Node,
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
         if let Some(Json::Array(required)) = schema.get("required") {
             for key in required.iter().filter_map(Json::as_str) {
                 if !mapping.entries.contains_key(key) {
-                    out.push(error(node, path, format!("missing required key `{key}`")));
+                    out.error(&node.span, path, || format!("missing required key `{key}`"));
                 }
             }
         }
         let properties = schema.get("properties").and_then(Json::as_object);
         let patterns = schema.get("patternProperties").and_then(Json::as_object);
         for (key, entry) in &mapping.entries {
+            if out.settled() {
+                return;
+            }
             let key_path = path.key(key.as_str());
             let mut known = false;
             if let Some(property) = properties.and_then(|p| p.get(key)) {
                 known = true;
                 if property.get("deprecated") == Some(&Json::Bool(true)) {
-                    out.push(Diagnostic::warning(
+                    out.warning(Diagnostic::warning(
                         Some(entry.key_span.clone()),
-                        key_path.clone(),
+                        key_path.to_key_path(),
                         deprecation(key, property),
                     ));
                 }
-                self.check(property, &entry.value, &key_path, depth + 1, out);
+                self.check(property, &entry.value, key_path, depth + 1, out);
             }
             for (pattern, property) in patterns.into_iter().flatten() {
                 match pattern_matches(pattern, key) {
                     Ok(true) => {
                         known = true;
-                        self.check(property, &entry.value, &key_path, depth + 1, out);
+                        self.check(property, &entry.value, key_path, depth + 1, out);
                     }
                     Ok(false) => {}
-                    Err(e) => out.push(error(
-                        node,
-                        path,
-                        format!("the schema pattern `{pattern}` is not a valid regex: {e}"),
-                    )),
+                    Err(e) => out.error(&node.span, path, || {
+                        format!("the schema pattern `{pattern}` is not a valid regex: {e}")
+                    }),
                 }
             }
             if known {
                 continue;
             }
             match schema.get("additionalProperties") {
-                Some(Json::Bool(false)) => out.push(Diagnostic::error(
-                    Some(entry.key_span.clone()),
-                    key_path,
-                    unknown_key(key, schema, path),
-                )),
+                Some(Json::Bool(false)) => {
+                    out.error(&entry.key_span, key_path, || unknown_key(key, schema, path))
+                }
                 Some(additional @ Json::Object(_)) => {
-                    self.check(additional, &entry.value, &key_path, depth + 1, out)
+                    self.check(additional, &entry.value, key_path, depth + 1, out)
                 }
                 _ => {}
             }
@@ -222,20 +269,20 @@ impl<'s> Validator<'s> {
         &self,
         schema: &'s JsonMap<String, Json>,
         items: &[Node],
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
         match schema.get("items") {
             // Draft-07 tuple form: one schema per position.
             Some(Json::Array(positions)) => {
                 for (i, (item, item_schema)) in items.iter().zip(positions).enumerate() {
-                    self.check(item_schema, item, &path.index(i), depth + 1, out);
+                    self.check(item_schema, item, path.index(i), depth + 1, out);
                 }
             }
             Some(item_schema) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.check(item_schema, item, &path.index(i), depth + 1, out);
+                    self.check(item_schema, item, path.index(i), depth + 1, out);
                 }
             }
             None => {}
@@ -244,51 +291,62 @@ impl<'s> Validator<'s> {
             let values: Vec<Json> = items.iter().map(Node::to_json).collect();
             for (i, (item, value)) in items.iter().zip(&values).enumerate() {
                 if values.iter().take(i).any(|earlier| earlier == value) {
-                    let message = format!("duplicate item `{}`", json_text(value));
-                    out.push(error(item, &path.index(i), message));
+                    out.error(&item.span, path.index(i), || {
+                        format!("duplicate item `{}`", json_text(value))
+                    });
                 }
             }
         }
     }
 
-    /// `oneOf` / `anyOf`: fine when any branch matches; otherwise the errors of the most
-    /// plausible branch (one that accepts this kind of node, with the fewest errors).
+    /// `oneOf` / `anyOf`: fine when any branch matches (with that branch's warnings);
+    /// otherwise the errors of the most plausible branch (one that accepts this kind of
+    /// node, with the fewest errors).
     fn check_alternatives(
         &self,
         branches: &'s [Json],
         node: &Node,
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
-        let mut best: Option<(usize, Vec<Diagnostic>)> = None;
+        // Usually a branch matches: find it without building any message.
         for branch in branches {
-            let mut found = Vec::new();
-            self.check(branch, node, path, depth + 1, &mut found);
-            let errors = found.iter().filter(|d| d.is_error()).count();
-            if errors == 0 {
-                out.extend(found);
+            let mut tried = Report::new(true);
+            self.check(branch, node, path, depth + 1, &mut tried);
+            if tried.errors == 0 {
+                out.absorb(tried);
                 return;
             }
-            let better = best.as_ref().is_none_or(|(fewest, _)| errors < *fewest);
+        }
+        if out.probe {
+            out.errors += 1;
+            return;
+        }
+        let mut best: Option<Report> = None;
+        for branch in branches {
+            let mut found = Report::new(false);
+            self.check(branch, node, path, depth + 1, &mut found);
+            let better = best.as_ref().is_none_or(|b| found.errors < b.errors);
             if better && self.accepts_kind(branch, node, depth + 1) {
-                best = Some((errors, found));
+                best = Some(found);
             }
         }
         match best {
-            Some((_, found)) => out.extend(found),
+            Some(found) => out.absorb(found),
             None => {
                 let mut types = Vec::new();
                 for branch in branches {
                     self.collect_types(branch, depth + 1, &mut types);
                 }
-                let message = if types.is_empty() {
-                    "no value is allowed here".to_string()
-                } else {
-                    let expected = describe_types(&types);
-                    format!("expected {expected}, found {}", node.kind_name())
-                };
-                out.push(error(node, path, message));
+                out.error(&node.span, path, || {
+                    if types.is_empty() {
+                        "no value is allowed here".to_string()
+                    } else {
+                        let expected = describe_types(&types);
+                        format!("expected {expected}, found {}", node.kind_name())
+                    }
+                });
             }
         }
     }
@@ -364,10 +422,6 @@ impl<'s> Validator<'s> {
     }
 }
 
-fn error(node: &Node, path: &KeyPath, message: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(Some(node.span.clone()), path.clone(), message)
-}
-
 /// The `type` keyword as a list of names (it may be one name or an array of them).
 fn type_names(types: &Json) -> Vec<&str> {
     match types {
@@ -438,30 +492,27 @@ fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
-fn check_range(
-    schema: &JsonMap<String, Json>,
-    node: &Node,
-    path: &KeyPath,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_range(schema: &JsonMap<String, Json>, node: &Node, path: PathRef<'_>, out: &mut Report) {
     let value = match node.value {
         Value::Int(i) => i as f64,
         Value::Float(x) => x,
         _ => return,
     };
-    let found = node.scalar_text().unwrap_or_default();
+    let found = || node.scalar_text().unwrap_or_default();
     if let Some(min) = schema.get("minimum").and_then(Json::as_f64) {
         if value < min || value.is_nan() {
-            let bound = number_text(schema.get("minimum"));
-            let message = format!("expected a number of at least {bound}, found {found}");
-            out.push(error(node, path, message));
+            out.error(&node.span, path, || {
+                let bound = number_text(schema.get("minimum"));
+                format!("expected a number of at least {bound}, found {}", found())
+            });
         }
     }
     if let Some(max) = schema.get("maximum").and_then(Json::as_f64) {
         if value > max || value.is_nan() {
-            let bound = number_text(schema.get("maximum"));
-            let message = format!("expected a number of at most {bound}, found {found}");
-            out.push(error(node, path, message));
+            out.error(&node.span, path, || {
+                let bound = number_text(schema.get("maximum"));
+                format!("expected a number of at most {bound}, found {}", found())
+            });
         }
     }
 }
@@ -478,24 +529,20 @@ fn check_pattern(
     schema: &JsonMap<String, Json>,
     text: &str,
     node: &Node,
-    path: &KeyPath,
-    out: &mut Vec<Diagnostic>,
+    path: PathRef<'_>,
+    out: &mut Report,
 ) {
     let Some(pattern) = schema.get("pattern").and_then(Json::as_str) else {
         return;
     };
     match pattern_matches(pattern, text) {
         Ok(true) => {}
-        Ok(false) => out.push(error(
-            node,
-            path,
-            format!("expected a value matching `{pattern}`, found `{text}`"),
-        )),
-        Err(e) => out.push(error(
-            node,
-            path,
-            format!("the schema pattern `{pattern}` is not a valid regex: {e}"),
-        )),
+        Ok(false) => out.error(&node.span, path, || {
+            format!("expected a value matching `{pattern}`, found `{text}`")
+        }),
+        Err(e) => out.error(&node.span, path, || {
+            format!("the schema pattern `{pattern}` is not a valid regex: {e}")
+        }),
     }
 }
 
@@ -517,7 +564,7 @@ fn deprecation(key: &str, property: &Json) -> String {
 
 /// The message for a key that no `properties` or `patternProperties` entry admits where
 /// `additionalProperties` is false. `path` is the mapping's own path.
-fn unknown_key(key: &str, schema: &JsonMap<String, Json>, path: &KeyPath) -> String {
+fn unknown_key(key: &str, schema: &JsonMap<String, Json>, path: PathRef<'_>) -> String {
     let names: Vec<&str> = schema
         .get("properties")
         .and_then(Json::as_object)
@@ -529,10 +576,7 @@ fn unknown_key(key: &str, schema: &JsonMap<String, Json>, path: &KeyPath) -> Str
         .and_then(|p| p.keys().find(|k| k.as_str() != "^x-"));
     match name_pattern {
         Some(pattern) if names.is_empty() => {
-            let what = match path.0.last() {
-                Some(PathSeg::Key(parent)) => name_kind(parent),
-                _ => "key",
-            };
+            let what = path.last_key().map_or("key", name_kind);
             let rule = if pattern == "^[a-zA-Z0-9._-]+$" {
                 "names may contain only letters, digits, `.`, `_` and `-`".to_string()
             } else {
