@@ -228,41 +228,45 @@ impl Value {
 /// `null`/`~`/empty, `true`/`false` (any case form YAML allows), integers (decimal, `0x`,
 /// `0o`), floats (`1.5`, `1e3`, `.inf`, `.nan`); anything else is a string.
 pub fn resolve_plain_scalar(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        _ => {}
+    typed_plain_scalar(text).unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+/// What [`resolve_plain_scalar`] gives, except `None` for a string (so that a caller
+/// holding the text as a `String` can keep it).
+pub fn typed_plain_scalar(text: &str) -> Option<Value> {
+    let value = match text {
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
+        "true" | "True" | "TRUE" => Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Some(Value::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => Some(Value::Float(f64::NAN)),
+        _ => None,
+    };
+    if value.is_some() {
+        return value;
     }
     let bytes = text.as_bytes();
     let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
     if let Some(hex) = text.strip_prefix("0x") {
         if digits(hex, 16) {
             if let Ok(i) = i64::from_str_radix(hex, 16) {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
         }
-        return Value::String(text.to_string());
+        return None;
     }
     if let Some(oct) = text.strip_prefix("0o") {
         if digits(oct, 8) {
             if let Ok(i) = i64::from_str_radix(oct, 8) {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
         }
-        return Value::String(text.to_string());
+        return None;
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if digits(unsigned, 10) {
-        return match text.parse::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::String(text.to_string()),
-        };
+        return text.parse::<i64>().ok().map(Value::Int);
     }
     // Core schema float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
     let is_float = {
@@ -283,10 +287,10 @@ pub fn resolve_plain_scalar(text: &str) -> Value {
     };
     if is_float {
         if let Ok(x) = text.parse::<f64>() {
-            return Value::Float(x);
+            return Some(Value::Float(x));
         }
     }
-    Value::String(text.to_string())
+    None
 }
 
 /// Formats a float the way YAML reads it back (`1.5`, `2.0`, `.inf`).
