@@ -171,6 +171,16 @@ impl Node {
         Some(node)
     }
 
+    /// The node at a borrowed key path, if it exists. (Recursion is as deep as the path,
+    /// which the walk that made it bounds.)
+    pub fn at_path(&self, path: PathRef<'_>) -> Option<&Node> {
+        match path {
+            PathRef::Base(base) => self.at(base),
+            PathRef::Key(parent, key) => self.at_path(*parent)?.get(key),
+            PathRef::Index(parent, i) => self.at_path(*parent)?.as_seq()?.get(i),
+        }
+    }
+
     /// The span that best locates a key path: the node itself, else the deepest existing
     /// ancestor (e.g. a missing key is reported at its parent mapping).
     pub fn locate(&self, path: &KeyPath) -> Span {
