@@ -163,25 +163,25 @@ impl ServiceGraph {
             }
         }
 
-        let mut graph = DiGraph::new();
+        let mut graph = DiGraph::with_capacity(sorted.len(), 0);
         let mut index = BTreeMap::new();
         let mut nodes = Vec::with_capacity(sorted.len());
-        for (name, deps) in &sorted {
+        for (name, deps) in sorted {
             let node = graph.add_node(name.clone());
-            index.insert(name.clone(), node);
-            nodes.push((node, name, deps));
+            index.insert(name, node);
+            nodes.push((node, deps));
         }
-        for (from, name, deps) in nodes {
+        for (from, deps) in nodes {
             for dep in deps {
                 match index.get(&dep.service) {
                     Some(&to) => {
-                        graph.add_edge(from, to, dep.kind.clone());
+                        graph.add_edge(from, to, dep.kind);
                     }
                     None if dep.kind.is_optional() => {}
                     None => errors.push(GraphError::Unknown {
-                        from: name.clone(),
-                        to: dep.service.clone(),
+                        from: graph[from].clone(),
                         relation: dep.kind.key(),
+                        to: dep.service,
                     }),
                 }
             }
@@ -260,11 +260,13 @@ impl ServiceGraph {
 
     /// Kahn's algorithm by levels: a service is placed once all its neighbours in
     /// `waits_for` direction are placed.
+    /// O(services + relations).
     fn layers(&self, waits_for: Direction) -> Vec<Vec<String>> {
+        let mut seen = Neighbors::new(self.graph.node_count());
         let mut waiting: Vec<usize> = self
             .graph
             .node_indices()
-            .map(|n| self.distinct_neighbors(n, waits_for).len())
+            .map(|n| seen.distinct(&self.graph, n, waits_for).count())
             .collect();
         let mut ready: Vec<NodeIndex> = self
             .graph
@@ -276,7 +278,7 @@ impl ServiceGraph {
             ready.sort();
             let mut next = Vec::new();
             for &node in &ready {
-                for other in self.distinct_neighbors(node, waits_for.opposite()) {
+                for other in seen.distinct(&self.graph, node, waits_for.opposite()) {
                     if let Some(count) = waiting.get_mut(other.index()) {
                         *count -= 1;
                         if *count == 0 {
@@ -289,14 +291,6 @@ impl ServiceGraph {
             ready = next;
         }
         layers
-    }
-
-    /// Neighbours without repeats (two services may be related in several ways).
-    fn distinct_neighbors(&self, node: NodeIndex, direction: Direction) -> BTreeSet<NodeIndex> {
-        self.graph
-            .neighbors_directed(node, direction)
-            .filter(|&n| n != node)
-            .collect()
     }
 
     /// The services reachable from `starts` (included) following edges in `direction`.
@@ -334,10 +328,9 @@ impl ServiceGraph {
 
 /// The services `service` refers to, in the order of [`located_dependencies`].
 pub fn dependencies_of(service: &Service) -> Vec<Dependency> {
-    located_dependencies(service)
-        .into_iter()
-        .map(|(_, dependency)| dependency)
-        .collect()
+    let mut found = Vec::new();
+    visit_dependencies(service, |_, dependency| found.push(dependency));
+    found
 }
 
 /// The services `service` refers to, each with where it is written, relative to the
@@ -347,15 +340,51 @@ pub fn dependencies_of(service: &Service) -> Vec<Dependency> {
 /// neither does a `service:` prefix with an empty name.
 pub fn located_dependencies(service: &Service) -> Vec<(KeyPath, Dependency)> {
     let mut found = Vec::new();
-    let mut push = |path: KeyPath, name: &str, kind: DepKind| {
+    visit_dependencies(service, |at, dependency| {
+        found.push((at.key_path(), dependency))
+    });
+    found
+}
+
+/// Where in a service a reference to another service is written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum DependencyAt<'a> {
+    DependsOn(&'a str),
+    NetworkMode,
+    VolumesFrom(usize),
+    Link(usize),
+    Ipc,
+    Pid,
+}
+
+impl DependencyAt<'_> {
+    /// The key path, relative to the service.
+    pub(crate) fn key_path(self) -> KeyPath {
+        let root = KeyPath::root();
+        match self {
+            DependencyAt::DependsOn(name) => root.key("depends_on").key(name),
+            DependencyAt::NetworkMode => root.key("network_mode"),
+            DependencyAt::VolumesFrom(i) => root.key("volumes_from").index(i),
+            DependencyAt::Link(i) => root.key("links").index(i),
+            DependencyAt::Ipc => root.key("ipc"),
+            DependencyAt::Pid => root.key("pid"),
+        }
+    }
+}
+
+/// Calls `found` with each service `service` refers to and where, in the order of
+/// [`located_dependencies`] (which describes them).
+pub(crate) fn visit_dependencies<'a>(
+    service: &'a Service,
+    mut found: impl FnMut(DependencyAt<'a>, Dependency),
+) {
+    let mut push = |at: DependencyAt<'a>, name: &str, kind: DepKind| {
         if !name.is_empty() {
-            found.push((
-                path,
-                Dependency {
-                    service: name.to_string(),
-                    kind,
-                },
-            ));
+            let dependency = Dependency {
+                service: name.to_string(),
+                kind,
+            };
+            found(at, dependency);
         }
     };
     for (name, depends_on) in &service.depends_on {
@@ -365,7 +394,7 @@ pub fn located_dependencies(service: &Service) -> Vec<(KeyPath, Dependency)> {
             DependsCondition::ServiceCompletedSuccessfully => "service_completed_successfully",
         };
         push(
-            KeyPath::root().key("depends_on").key(name.as_str()),
+            DependencyAt::DependsOn(name),
             name,
             DepKind::DependsOn {
                 condition: condition.to_string(),
@@ -375,36 +404,27 @@ pub fn located_dependencies(service: &Service) -> Vec<(KeyPath, Dependency)> {
         );
     }
     if let Some(name) = shared_service(service.network_mode.as_deref()) {
-        push(
-            KeyPath::root().key("network_mode"),
-            name,
-            DepKind::NetworkMode,
-        );
+        push(DependencyAt::NetworkMode, name, DepKind::NetworkMode);
     }
     for (i, entry) in service.volumes_from.iter().enumerate() {
         let source = VolumesFrom::parse(entry);
         if !source.container {
             push(
-                KeyPath::root().key("volumes_from").index(i),
+                DependencyAt::VolumesFrom(i),
                 source.name,
                 DepKind::VolumesFrom,
             );
         }
     }
     for (i, link) in service.links.iter().enumerate() {
-        push(
-            KeyPath::root().key("links").index(i),
-            link_target(link),
-            DepKind::Link,
-        );
+        push(DependencyAt::Link(i), link_target(link), DepKind::Link);
     }
     if let Some(name) = shared_service(service.ipc.as_deref()) {
-        push(KeyPath::root().key("ipc"), name, DepKind::Ipc);
+        push(DependencyAt::Ipc, name, DepKind::Ipc);
     }
     if let Some(name) = shared_service(service.pid.as_deref()) {
-        push(KeyPath::root().key("pid"), name, DepKind::Pid);
+        push(DependencyAt::Pid, name, DepKind::Pid);
     }
-    found
 }
 
 /// The service named by a `service:<name>` value of `network_mode`, `ipc` or `pid`.
@@ -415,6 +435,42 @@ fn shared_service(mode: Option<&str>) -> Option<&str> {
 /// The service a `links` entry (`db` or `db:alias`) refers to.
 pub fn link_target(link: &str) -> &str {
     link.split_once(':').map_or(link, |(name, _)| name)
+}
+
+/// Neighbours without repeats (two services may be related in several ways), found
+/// without allocating: each node keeps the number of the last query that listed it.
+struct Neighbors {
+    listed_by: Vec<usize>,
+    query: usize,
+}
+
+impl Neighbors {
+    fn new(nodes: usize) -> Self {
+        Neighbors {
+            listed_by: vec![0; nodes],
+            query: 0,
+        }
+    }
+
+    /// The neighbours of `node` in `direction`, each once, `node` itself left out.
+    fn distinct<'a>(
+        &'a mut self,
+        graph: &'a DiGraph<String, DepKind>,
+        node: NodeIndex,
+        direction: Direction,
+    ) -> impl Iterator<Item = NodeIndex> + 'a {
+        self.query += 1;
+        let query = self.query;
+        graph
+            .neighbors_directed(node, direction)
+            .filter(move |&other| {
+                other != node
+                    && self
+                        .listed_by
+                        .get_mut(other.index())
+                        .is_some_and(|listed| std::mem::replace(listed, query) != query)
+            })
+    }
 }
 
 /// One `volumes_from` entry taken apart: `name`, `service:name` or `container:name`,
@@ -452,6 +508,11 @@ impl<'a> VolumesFrom<'a> {
 /// Each cycle is the shortest one through that first service, preferring neighbours
 /// by name, so the result is deterministic.
 fn cycles(graph: &DiGraph<String, DepKind>) -> Vec<Vec<String>> {
+    // Most graphs have no cycle: a topological sort (iterative, a self-reference counts
+    // as a cycle) says so without a component list per service.
+    if petgraph::algo::toposort(graph, None).is_ok() {
+        return Vec::new();
+    }
     let mut found: Vec<Vec<String>> = petgraph::algo::tarjan_scc(graph)
         .into_iter()
         .filter_map(|component| {

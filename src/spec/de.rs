@@ -18,7 +18,7 @@
 //!   `deserialize_any`, so the skipping is decided there by the mapping's key path.
 
 use super::diag::{suggest, Diagnostic};
-use super::node::{format_float, Entry, KeyPath, Mapping, Node, PathSeg, Span, Value};
+use super::node::{format_float, Entry, KeyPath, Mapping, Node, PathRef, Span, Value};
 use super::schema::unknown_key_message;
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Expected, IntoDeserializer, Unexpected, Visitor,
@@ -27,8 +27,8 @@ use std::fmt;
 
 /// Builds a `T` from `node`, which sits at `path` in its document.
 pub fn from_node<T: DeserializeOwned>(node: &Node, path: &KeyPath) -> Result<T, Diagnostic> {
-    T::deserialize(NodeDeserializer::new(node, path.clone(), 0)).map_err(|e| {
-        let Error { message, at } = e.located(&node.span, path);
+    T::deserialize(NodeDeserializer::new(node, PathRef::Base(path), 0)).map_err(|e| {
+        let Error { message, at } = e.located(&node.span, PathRef::Base(path));
         let (span, path) = at.unwrap_or_else(|| (node.span.clone(), path.clone()));
         Diagnostic::error(Some(span), path, message)
     })
@@ -51,9 +51,9 @@ impl Error {
 
     /// Places an error that has no place yet: the innermost node being deserialized when
     /// it arose is the first to call this on its way out.
-    fn located(mut self, span: &Span, path: &KeyPath) -> Self {
+    fn located(mut self, span: &Span, path: PathRef<'_>) -> Self {
         if self.at.is_none() {
-            self.at = Some((span.clone(), path.clone()));
+            self.at = Some((span.clone(), path.to_key_path()));
         }
         self
     }
@@ -177,18 +177,18 @@ pub const DATA_KEYS: &[&str] = &[
 ];
 
 /// Whether the mapping at `path` holds data keys (see [`DATA_KEYS`]).
-fn holds_data(path: &KeyPath) -> bool {
-    matches!(path.0.last(), Some(PathSeg::Key(k)) if DATA_KEYS.contains(&k.as_str()))
+fn holds_data(path: PathRef<'_>) -> bool {
+    path.last_key().is_some_and(|k| DATA_KEYS.contains(&k))
 }
 
-struct NodeDeserializer<'a> {
+struct NodeDeserializer<'a, 'p> {
     node: &'a Node,
-    path: KeyPath,
+    path: PathRef<'p>,
     depth: usize,
 }
 
-impl<'a> NodeDeserializer<'a> {
-    fn new(node: &'a Node, path: KeyPath, depth: usize) -> Self {
+impl<'a, 'p> NodeDeserializer<'a, 'p> {
+    fn new(node: &'a Node, path: PathRef<'p>, depth: usize) -> Self {
         NodeDeserializer { node, path, depth }
     }
 
@@ -204,8 +204,8 @@ impl<'a> NodeDeserializer<'a> {
 
     /// Runs `seed` on this node and places any error that has no place yet here.
     fn deserialize_seed<'de, S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
-        let (span, path) = (&self.node.span, self.path.clone());
-        seed.deserialize(self).map_err(|e| e.located(span, &path))
+        let (span, path) = (&self.node.span, self.path);
+        seed.deserialize(self).map_err(|e| e.located(span, path))
     }
 
     /// The value as an integer: integers, and floats with no fraction.
@@ -269,7 +269,7 @@ impl<'a> NodeDeserializer<'a> {
     }
 }
 
-impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
+impl<'de> de::Deserializer<'de> for NodeDeserializer<'_, '_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -281,7 +281,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
             Value::String(s) => visitor.visit_str(s),
             Value::Seq(items) => self.visit_seq(items, visitor),
             Value::Map(mapping) => {
-                let skip = !holds_data(&self.path);
+                let skip = !holds_data(self.path);
                 self.visit_map(mapping, skip, visitor)
             }
         }
@@ -354,7 +354,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
                     Some((key, entry)) => visitor.visit_enum(MapVariant {
                         key,
                         entry,
-                        path: self.path.key(key.as_str()),
+                        parent: self.path,
                         depth: self.depth + 1,
                     }),
                     None => Err(Error::new("expected a mapping with one key")),
@@ -377,14 +377,14 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
     }
 }
 
-struct SeqAccess<'a> {
+struct SeqAccess<'a, 'p> {
     items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
-    path: KeyPath,
+    path: PathRef<'p>,
     /// The depth of the items.
     depth: usize,
 }
 
-impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -404,18 +404,18 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
     }
 }
 
-struct MapAccess<'a> {
+struct MapAccess<'a, 'p> {
     entries: indexmap::map::Iter<'a, String, Entry>,
-    path: KeyPath,
+    path: PathRef<'p>,
     /// The depth of the values.
     depth: usize,
-    /// The entry whose key was just read, with its path.
-    pending: Option<(&'a Entry, KeyPath)>,
+    /// The entry whose key was just read, with its key.
+    pending: Option<(&'a str, &'a Entry)>,
     /// Leave out `x-` keys (for structs).
     skip_extensions: bool,
 }
 
-impl<'de> de::MapAccess<'de> for MapAccess<'_> {
+impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -429,18 +429,18 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
         else {
             return Ok(None);
         };
-        let path = self.path.key(key.as_str());
         let value = seed
             .deserialize(KeyDeserializer { key })
-            .map_err(|e| e.located(&entry.key_span, &path))?;
-        self.pending = Some((entry, path));
+            .map_err(|e| e.located(&entry.key_span, self.path.key(key)))?;
+        self.pending = Some((key, entry));
         Ok(Some(value))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         match self.pending.take() {
-            Some((entry, path)) => {
-                NodeDeserializer::new(&entry.value, path, self.depth).deserialize_seed(seed)
+            Some((key, entry)) => {
+                NodeDeserializer::new(&entry.value, self.path.key(key), self.depth)
+                    .deserialize_seed(seed)
             }
             None => Err(Error::new("a mapping value was asked for before its key")),
         }
@@ -578,58 +578,52 @@ impl UnitVariant<'_> {
 }
 
 /// An enum written as a mapping of one key: `variant: content`.
-struct MapVariant<'a> {
+struct MapVariant<'a, 'p> {
     key: &'a str,
     entry: &'a Entry,
-    /// The path of the content.
-    path: KeyPath,
+    /// The path of the mapping.
+    parent: PathRef<'p>,
     /// The depth of the content.
     depth: usize,
 }
 
-impl<'a> MapVariant<'a> {
-    fn content(self) -> NodeDeserializer<'a> {
-        NodeDeserializer::new(&self.entry.value, self.path, self.depth)
-    }
-}
-
-impl<'de> de::EnumAccess<'de> for MapVariant<'_> {
+impl<'de> de::EnumAccess<'de> for MapVariant<'_, '_> {
     type Error = Error;
     type Variant = Self;
 
     fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), Error> {
         let variant = seed
             .deserialize(KeyDeserializer { key: self.key })
-            .map_err(|e| e.located(&self.entry.key_span, &self.path))?;
+            .map_err(|e| e.located(&self.entry.key_span, self.parent.key(self.key)))?;
         Ok((variant, self))
     }
 }
 
-impl<'de> de::VariantAccess<'de> for MapVariant<'_> {
+impl<'de> de::VariantAccess<'de> for MapVariant<'_, '_> {
     type Error = Error;
 
     fn unit_variant(self) -> Result<(), Error> {
-        let content = self.content();
+        let content =
+            NodeDeserializer::new(&self.entry.value, self.parent.key(self.key), self.depth);
         match content.node.value {
             Value::Null => Ok(()),
-            _ => {
-                let (span, path) = (content.node.span.clone(), content.path.clone());
-                Err(
-                    <Error as de::Error>::invalid_type(content.unexpected(), &"null")
-                        .located(&span, &path),
-                )
-            }
+            _ => Err(
+                <Error as de::Error>::invalid_type(content.unexpected(), &"null")
+                    .located(&content.node.span, content.path),
+            ),
         }
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
-        self.content().deserialize_seed(seed)
+        NodeDeserializer::new(&self.entry.value, self.parent.key(self.key), self.depth)
+            .deserialize_seed(seed)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
-        let content = self.content();
-        let (span, path) = (&content.node.span, content.path.clone());
-        de::Deserializer::deserialize_seq(content, visitor).map_err(|e| e.located(span, &path))
+        let path = self.parent.key(self.key);
+        let content = NodeDeserializer::new(&self.entry.value, path, self.depth);
+        de::Deserializer::deserialize_seq(content, visitor)
+            .map_err(|e| e.located(&self.entry.value.span, path))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -637,10 +631,10 @@ impl<'de> de::VariantAccess<'de> for MapVariant<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let content = self.content();
-        let (span, path) = (&content.node.span, content.path.clone());
+        let path = self.parent.key(self.key);
+        let content = NodeDeserializer::new(&self.entry.value, path, self.depth);
         de::Deserializer::deserialize_struct(content, "", fields, visitor)
-            .map_err(|e| e.located(span, &path))
+            .map_err(|e| e.located(&self.entry.value.span, path))
     }
 }
 

@@ -12,7 +12,7 @@
 //! default of a variable that is set does not fail.
 
 use super::diag::Diagnostic;
-use super::node::{KeyPath, Node, Value};
+use super::node::{KeyPath, Node, PathSeg, Value};
 use std::collections::HashSet;
 
 /// How deeply `${…}` may nest inside the word of another `${…}`.
@@ -81,17 +81,32 @@ pub fn interpolate_tree(
     let mut diags = Vec::new();
     let mut warned: HashSet<String> = HashSet::new();
     // An explicit stack (children pushed in reverse, so they pop in source order) keeps
-    // deep documents from exhausting the call stack.
-    let mut stack = vec![(node, path.clone())];
-    while let Some((node, path)) = stack.pop() {
+    // deep documents from exhausting the call stack. Each entry has its depth and the
+    // step to it from its parent; `trail` holds the steps to the node being visited, and
+    // becomes a key path only for a diagnostic.
+    let mut stack = vec![(node, 0, None)];
+    let mut trail: Vec<Step> = Vec::new();
+    while let Some((node, depth, step)) = stack.pop() {
+        trail.truncate(depth);
+        trail.extend(step);
+        let here = || {
+            let mut p = path.clone();
+            p.0.extend(trail.iter().map(|step| match step {
+                Step::Key(k) => PathSeg::Key((*k).to_string()),
+                Step::Index(i) => PathSeg::Index(*i),
+            }));
+            p
+        };
         match &mut node.value {
+            // A string without `$` stays as it is.
+            Value::String(s) if !s.contains('$') => {}
             Value::String(s) => match interpolate_str(s, lookup) {
                 Ok(done) => {
                     for var in done.unset {
                         if !warned.contains(&var) {
                             diags.push(Diagnostic::warning(
                                 Some(node.span.clone()),
-                                path.clone(),
+                                here(),
                                 format!(
                                     "variable {var:?} is not set; substituting an empty string"
                                 ),
@@ -103,24 +118,30 @@ pub fn interpolate_tree(
                 }
                 Err(e) => diags.push(Diagnostic::error(
                     Some(node.span.clone()),
-                    path,
+                    here(),
                     e.to_string(),
                 )),
             },
             Value::Seq(items) => {
                 for (i, item) in items.iter_mut().enumerate().rev() {
-                    stack.push((item, path.index(i)));
+                    stack.push((item, trail.len(), Some(Step::Index(i))));
                 }
             }
             Value::Map(m) => {
                 for (k, entry) in m.entries.iter_mut().rev() {
-                    stack.push((&mut entry.value, path.key(k.as_str())));
+                    stack.push((&mut entry.value, trail.len(), Some(Step::Key(k))));
                 }
             }
             Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => {}
         }
     }
     diags
+}
+
+/// One step down the tree: a mapping key or a list index.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 /// One parsed piece of a string.

@@ -171,6 +171,16 @@ impl Node {
         Some(node)
     }
 
+    /// The node at a borrowed key path, if it exists. (Recursion is as deep as the path,
+    /// which the walk that made it bounds.)
+    pub fn at_path(&self, path: PathRef<'_>) -> Option<&Node> {
+        match path {
+            PathRef::Base(base) => self.at(base),
+            PathRef::Key(parent, key) => self.at_path(*parent)?.get(key),
+            PathRef::Index(parent, i) => self.at_path(*parent)?.as_seq()?.get(i),
+        }
+    }
+
     /// The span that best locates a key path: the node itself, else the deepest existing
     /// ancestor (e.g. a missing key is reported at its parent mapping).
     pub fn locate(&self, path: &KeyPath) -> Span {
@@ -229,50 +239,54 @@ impl Value {
 /// `0o`, and YAML 1.1's leading-zero octal `0440` as compose's reader takes it), floats
 /// (`1.5`, `1e3`, `.inf`, `.nan`); anything else is a string.
 pub fn resolve_plain_scalar(text: &str) -> Value {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
-        _ => {}
+    typed_plain_scalar(text).unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+/// What [`resolve_plain_scalar`] gives, except `None` for a string (so that a caller
+/// holding the text as a `String` can keep it).
+pub fn typed_plain_scalar(text: &str) -> Option<Value> {
+    let value = match text {
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
+        "true" | "True" | "TRUE" => Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Some(Value::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => Some(Value::Float(f64::NAN)),
+        _ => None,
+    };
+    if value.is_some() {
+        return value;
     }
     let bytes = text.as_bytes();
     let digits = |s: &str, radix: u32| !s.is_empty() && s.chars().all(|c| c.is_digit(radix));
     if let Some(hex) = text.strip_prefix("0x") {
         if digits(hex, 16) {
             if let Ok(i) = i64::from_str_radix(hex, 16) {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
         }
-        return Value::String(text.to_string());
+        return None;
     }
     if let Some(oct) = text.strip_prefix("0o") {
         if digits(oct, 8) {
             if let Ok(i) = i64::from_str_radix(oct, 8) {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
         }
-        return Value::String(text.to_string());
+        return None;
     }
     // YAML 1.1's octal form, which compose's YAML reader (yaml.v3) still takes:
     // `mode: 0440` is 288.
     if let Some(oct) = text.strip_prefix('0') {
         if digits(oct, 8) {
             if let Ok(i) = i64::from_str_radix(oct, 8) {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
         }
     }
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     if digits(unsigned, 10) {
-        return match text.parse::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::String(text.to_string()),
-        };
+        return text.parse::<i64>().ok().map(Value::Int);
     }
     // Core schema float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
     let is_float = {
@@ -293,10 +307,10 @@ pub fn resolve_plain_scalar(text: &str) -> Value {
     };
     if is_float {
         if let Ok(x) = text.parse::<f64>() {
-            return Value::Float(x);
+            return Some(Value::Float(x));
         }
     }
-    Value::String(text.to_string())
+    None
 }
 
 /// Formats a float the way YAML reads it back (`1.5`, `2.0`, `.inf`).
@@ -362,6 +376,66 @@ impl KeyPath {
             }
         }
         p
+    }
+}
+
+/// A key path during a walk of the tree: one segment on top of its parent's path, both
+/// borrowed, so going one level deeper costs nothing. The owned [`KeyPath`] a
+/// diagnostic holds is made by [`PathRef::to_key_path`] only when one is reported.
+#[derive(Clone, Copy, Debug)]
+pub enum PathRef<'a> {
+    /// Where the walk starts (often the document itself).
+    Base(&'a KeyPath),
+    /// The value of a mapping key below a path.
+    Key(&'a PathRef<'a>, &'a str),
+    /// An item of a list below a path.
+    Index(&'a PathRef<'a>, usize),
+}
+
+impl<'a> PathRef<'a> {
+    /// The path of the value of `key` below this one.
+    pub fn key(&'a self, key: &'a str) -> PathRef<'a> {
+        PathRef::Key(self, key)
+    }
+
+    /// The path of item `i` below this one.
+    pub fn index(&'a self, i: usize) -> PathRef<'a> {
+        PathRef::Index(self, i)
+    }
+
+    /// The last segment's key, if the last segment is a key.
+    pub fn last_key(&self) -> Option<&'a str> {
+        match *self {
+            PathRef::Base(base) => match base.0.last() {
+                Some(PathSeg::Key(k)) => Some(k),
+                _ => None,
+            },
+            PathRef::Key(_, k) => Some(k),
+            PathRef::Index(..) => None,
+        }
+    }
+
+    /// The owned path.
+    pub fn to_key_path(&self) -> KeyPath {
+        let mut below = Vec::new();
+        let mut at = self;
+        let base = loop {
+            match at {
+                PathRef::Base(base) => break *base,
+                PathRef::Key(parent, k) => {
+                    below.push(PathSeg::Key((*k).to_string()));
+                    at = parent;
+                }
+                PathRef::Index(parent, i) => {
+                    below.push(PathSeg::Index(*i));
+                    at = parent;
+                }
+            }
+        };
+        let mut segs = Vec::with_capacity(base.0.len() + below.len());
+        segs.extend(base.0.iter().cloned());
+        segs.extend(below.into_iter().rev());
+        KeyPath(segs)
     }
 }
 

@@ -23,7 +23,7 @@
 use super::diag::Diagnostic;
 use super::env::parse_dotenv;
 use super::model::{self, Extensions, Project};
-use super::node::{KeyPath, Node};
+use super::node::{KeyPath, Node, PathRef};
 use super::raw::{
     self, BoolOrString, IntOrString, ListOrDict, Number, NumberOrString, Scalar, StringOrList,
 };
@@ -189,52 +189,51 @@ struct Normalizer<'c, 'a> {
 }
 
 /// One `env_file` entry as written, with where it sits.
-struct EnvFileEntry {
-    at: KeyPath,
+struct EnvFileEntry<'p> {
+    at: PathRef<'p>,
     path: String,
     required: Option<BoolOrString>,
     format: Option<String>,
 }
 
 impl Normalizer<'_, '_> {
-    fn error(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::at_path(path, message));
+    fn error(&mut self, path: PathRef<'_>, message: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::at_path(path.to_key_path(), message));
     }
 
-    fn warning(&mut self, path: KeyPath, message: impl Into<String>) {
+    fn warning(&mut self, path: PathRef<'_>, message: impl Into<String>) {
         self.diagnostics
-            .push(Diagnostic::warning(None, path, message));
+            .push(Diagnostic::warning(None, path.to_key_path(), message));
     }
 
     /// The value, or `None` after reporting the error at `path`.
-    fn check<T>(&mut self, path: &KeyPath, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|message| self.error(path.clone(), message))
-            .ok()
+    fn check<T>(&mut self, path: PathRef<'_>, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.error(path, message)).ok()
     }
 
     /// Converts the value of `parent.key` when it is set, reporting a failure at it.
     fn field<R, T>(
         &mut self,
-        parent: &KeyPath,
+        parent: PathRef<'_>,
         key: &str,
         value: Option<R>,
         convert: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<T> {
         let value = value?;
-        self.check(&parent.key(key), convert(value))
+        self.check(parent.key(key), convert(value))
     }
 
     /// The value of a boolean key, `false` when unset (or wrong, after reporting it).
-    fn flag(&mut self, parent: &KeyPath, key: &str, value: Option<BoolOrString>) -> bool {
+    fn flag(&mut self, parent: PathRef<'_>, key: &str, value: Option<BoolOrString>) -> bool {
         self.field(parent, key, value, |v| boolean(&v))
             .unwrap_or(false)
     }
 
     /// The `x-*` keys of the mapping at `path`, as written.
-    fn extensions(&self, path: &KeyPath) -> Extensions {
+    fn extensions(&self, path: PathRef<'_>) -> Extensions {
         self.root
-            .at(path)
+            .at_path(path)
             .and_then(Node::as_map)
             .map(|map| {
                 map.entries
@@ -250,13 +249,13 @@ impl Normalizer<'_, '_> {
     /// written, each warned about as read but not supported (named `<prefix><key>`).
     fn unsupported(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         known: &[&str],
         prefix: &str,
     ) -> BTreeMap<String, Value> {
         let found: BTreeMap<String, Value> = self
             .root
-            .at(path)
+            .at_path(path)
             .and_then(Node::as_map)
             .map(|map| {
                 map.entries
@@ -276,8 +275,8 @@ impl Normalizer<'_, '_> {
     }
 
     /// The node at `path` as written, as JSON.
-    fn as_written(&self, path: &KeyPath) -> Option<Value> {
-        self.root.at(path).map(Node::to_json)
+    fn as_written(&self, path: PathRef<'_>) -> Option<Value> {
+        self.root.at_path(path).map(Node::to_json)
     }
 
     /// `path` made absolute against the project directory (`~` expanded first), cleaned.
@@ -307,7 +306,7 @@ impl Normalizer<'_, '_> {
     }
 
     /// Reads an env or label file; a missing optional file is `None` without an error.
-    fn read(&mut self, at: &KeyPath, file: &str, required: bool, what: &str) -> Option<String> {
+    fn read(&mut self, at: PathRef<'_>, file: &str, required: bool, what: &str) -> Option<String> {
         match (self.ctx.read_file)(Path::new(file)) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -317,19 +316,22 @@ impl Normalizer<'_, '_> {
                     } else {
                         ""
                     };
-                    self.error(at.clone(), format!("{what} {file} not found{hint}"));
+                    self.error(at, format!("{what} {file} not found{hint}"));
                 }
                 None
             }
             Err(e) => {
-                self.error(at.clone(), format!("cannot read {what} {file}: {e}"));
+                self.error(at, format!("cannot read {what} {file}: {e}"));
                 None
             }
         }
     }
 
     fn project(&mut self, raw: raw::RawProject) -> Project {
-        let root = KeyPath::root();
+        let top = KeyPath::root();
+        let root = PathRef::Base(&top);
+        let [services, networks, volumes, secrets, configs] =
+            ["services", "networks", "volumes", "secrets", "configs"].map(|key| root.key(key));
         if raw.models.is_some() {
             self.warning(
                 root.key("models"),
@@ -338,14 +340,14 @@ impl Normalizer<'_, '_> {
         }
         let mut project = Project {
             name: self.ctx.project_name.clone(),
-            extensions: self.extensions(&root),
+            extensions: self.extensions(root),
             ..Project::default()
         };
         let mut uses_default_network = false;
         for (name, service) in raw.services.unwrap_or_default() {
-            let path = root.key("services").key(name.as_str());
+            let path = services.key(name.as_str());
             let joins_networks = service.provider.is_none() && service.network_mode.is_none();
-            let mut service = self.service(&path, service);
+            let mut service = self.service(path, service);
             if joins_networks {
                 if service.networks.is_empty() {
                     service.networks.insert("default".into(), None);
@@ -355,21 +357,21 @@ impl Normalizer<'_, '_> {
             project.services.insert(name, service);
         }
         for (key, network) in raw.networks.unwrap_or_default() {
-            let path = root.key("networks").key(key.as_str());
-            let network = self.network(&path, &key, network);
+            let path = networks.key(key.as_str());
+            let network = self.network(path, &key, network);
             project.networks.insert(key, network);
         }
         if uses_default_network && !project.networks.contains_key("default") {
-            let network = self.network(&root.key("networks").key("default"), "default", None);
+            let network = self.network(root.key("networks").key("default"), "default", None);
             project.networks.insert("default".into(), network);
         }
         for (key, volume) in raw.volumes.unwrap_or_default() {
-            let path = root.key("volumes").key(key.as_str());
-            let volume = self.volume(&path, &key, volume);
+            let path = volumes.key(key.as_str());
+            let volume = self.volume(path, &key, volume);
             project.volumes.insert(key, volume);
         }
         for (key, secret) in raw.secrets.unwrap_or_default() {
-            let path = root.key("secrets").key(key.as_str());
+            let path = secrets.key(key.as_str());
             let written = FileObjectWritten {
                 name: secret.name,
                 file: secret.file,
@@ -378,11 +380,11 @@ impl Normalizer<'_, '_> {
                 external: secret.external,
                 labels: secret.labels,
             };
-            let secret = self.file_object(&path, &key, written, &SECRET_KEYS);
+            let secret = self.file_object(path, &key, written, &SECRET_KEYS);
             project.secrets.insert(key, secret);
         }
         for (key, config) in raw.configs.unwrap_or_default() {
-            let path = root.key("configs").key(key.as_str());
+            let path = configs.key(key.as_str());
             let written = FileObjectWritten {
                 name: config.name,
                 file: config.file,
@@ -391,7 +393,7 @@ impl Normalizer<'_, '_> {
                 external: config.external,
                 labels: config.labels,
             };
-            let config = self.file_object(&path, &key, written, &CONFIG_KEYS);
+            let config = self.file_object(path, &key, written, &CONFIG_KEYS);
             project.configs.insert(key, config);
         }
         project
@@ -410,7 +412,7 @@ impl Normalizer<'_, '_> {
     /// `external` of a network or volume, and the name its deprecated object form gives.
     fn external(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         name: &Option<String>,
         external: Option<raw::External>,
     ) -> (bool, Option<String>) {
@@ -418,7 +420,7 @@ impl Normalizer<'_, '_> {
             None => (false, None),
             Some(raw::External::Bool(external)) => (external, None),
             Some(raw::External::String(text)) => (
-                self.check(&path.key("external"), boolean_text(&text))
+                self.check(path.key("external"), boolean_text(&text))
                     .unwrap_or(false),
                 None,
             ),
@@ -432,12 +434,13 @@ impl Normalizer<'_, '_> {
     /// error when it disagrees with `name:` (as compose does).
     fn external_name(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         name: &Option<String>,
         external_name: Option<String>,
     ) -> Option<String> {
         let external_name = external_name?;
-        let at = path.key("external").key("name");
+        let external = path.key("external");
+        let at = external.key("name");
         match name {
             Some(name) if *name != external_name => {
                 self.error(
@@ -461,7 +464,7 @@ impl Normalizer<'_, '_> {
 
     fn network(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         key: &str,
         network: Option<raw::Network>,
     ) -> model::Network {
@@ -496,14 +499,19 @@ impl Normalizer<'_, '_> {
             external,
             internal: self.flag(path, "internal", network.internal),
             attachable: self.flag(path, "attachable", network.attachable),
-            labels: self.mapping(&path.key("labels"), network.labels),
+            labels: self.mapping(path.key("labels"), network.labels),
             enable_ipv4: self.field(path, "enable_ipv4", network.enable_ipv4, |v| boolean(&v)),
             enable_ipv6: self.field(path, "enable_ipv6", network.enable_ipv6, |v| boolean(&v)),
             extensions: self.extensions(path),
         }
     }
 
-    fn volume(&mut self, path: &KeyPath, key: &str, volume: Option<raw::Volume>) -> model::Volume {
+    fn volume(
+        &mut self,
+        path: PathRef<'_>,
+        key: &str,
+        volume: Option<raw::Volume>,
+    ) -> model::Volume {
         let Some(volume) = volume else {
             return model::Volume {
                 name: self.resource_name(key, None, false),
@@ -526,14 +534,14 @@ impl Normalizer<'_, '_> {
             driver: volume.driver,
             driver_opts,
             external,
-            labels: self.mapping(&path.key("labels"), volume.labels),
+            labels: self.mapping(path.key("labels"), volume.labels),
             extensions: self.extensions(path),
         }
     }
 
     fn file_object(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         key: &str,
         written: FileObjectWritten,
         known: &[&str],
@@ -542,7 +550,7 @@ impl Normalizer<'_, '_> {
             None => (false, None),
             Some(raw::LooseExternal::Bool(external)) => (external, None),
             Some(raw::LooseExternal::String(text)) => (
-                self.check(&path.key("external"), boolean_text(&text))
+                self.check(path.key("external"), boolean_text(&text))
                     .unwrap_or(false),
                 None,
             ),
@@ -559,20 +567,20 @@ impl Normalizer<'_, '_> {
             environment: written.environment,
             content: written.content,
             external,
-            labels: self.mapping(&path.key("labels"), written.labels),
+            labels: self.mapping(path.key("labels"), written.labels),
             extensions: self.extensions(path),
         }
     }
 
-    fn service(&mut self, path: &KeyPath, raw: raw::Service) -> model::Service {
+    fn service(&mut self, path: PathRef<'_>, raw: raw::Service) -> model::Service {
         let (env_file, environment) = self.environment(path, raw.env_file, raw.environment);
         let mut labels = self.label_files(path, raw.label_file);
-        labels.extend(self.mapping(&path.key("labels"), raw.labels));
-        let depends_on = self.depends_on(&path.key("depends_on"), raw.depends_on);
+        labels.extend(self.mapping(path.key("labels"), raw.labels));
+        let depends_on = self.depends_on(path.key("depends_on"), raw.depends_on);
         let mut service = model::Service {
             profiles: raw.profiles.unwrap_or_default(),
-            annotations: self.mapping(&path.key("annotations"), raw.annotations),
-            build: raw.build.map(|build| self.build(&path.key("build"), build)),
+            annotations: self.mapping(path.key("annotations"), raw.annotations),
+            build: raw.build.map(|build| self.build(path.key("build"), build)),
             cap_add: raw.cap_add.unwrap_or_default(),
             cap_drop: raw.cap_drop.unwrap_or_default(),
             cpus: self.field(path, "cpus", raw.cpus, |v| cpus(&v)),
@@ -583,13 +591,13 @@ impl Normalizer<'_, '_> {
                 whole_number(&Written::from(&v), "cpu_shares", "512")
             }),
             command: self.field(path, "command", raw.command, command),
-            configs: self.file_refs(&path.key("configs"), raw.configs, false),
+            configs: self.file_refs(path.key("configs"), raw.configs, false),
             container_name: raw.container_name,
             depends_on,
             deploy: raw
                 .deploy
-                .map(|deploy| self.deploy(&path.key("deploy"), deploy)),
-            devices: self.devices(&path.key("devices"), raw.devices),
+                .map(|deploy| self.deploy(path.key("deploy"), deploy)),
+            devices: self.devices(path.key("devices"), raw.devices),
             dns: string_or_list(raw.dns),
             dns_opt: raw.dns_opt.unwrap_or_default(),
             dns_search: string_or_list(raw.dns_search),
@@ -597,9 +605,9 @@ impl Normalizer<'_, '_> {
             entrypoint: self.field(path, "entrypoint", raw.entrypoint, command),
             environment,
             env_file,
-            expose: self.expose(&path.key("expose"), raw.expose),
+            expose: self.expose(path.key("expose"), raw.expose),
             external_links: raw.external_links.unwrap_or_default(),
-            extra_hosts: self.extra_hosts(&path.key("extra_hosts"), raw.extra_hosts),
+            extra_hosts: self.extra_hosts(path.key("extra_hosts"), raw.extra_hosts),
             group_add: raw
                 .group_add
                 .unwrap_or_default()
@@ -609,7 +617,7 @@ impl Normalizer<'_, '_> {
             hostname: raw.hostname,
             healthcheck: raw
                 .healthcheck
-                .map(|check| self.healthcheck(&path.key("healthcheck"), check)),
+                .map(|check| self.healthcheck(path.key("healthcheck"), check)),
             image: raw.image,
             init: self.field(path, "init", raw.init, |v| boolean(&v)),
             ipc: raw.ipc,
@@ -639,13 +647,13 @@ impl Normalizer<'_, '_> {
                 swap_limit(&Written::from(&v))
             }),
             network_mode: raw.network_mode,
-            networks: self.service_networks(&path.key("networks"), raw.networks),
+            networks: self.service_networks(path.key("networks"), raw.networks),
             pid: raw.pid,
             pids_limit: self.field(path, "pids_limit", raw.pids_limit, |v| {
                 whole_number(&Written::from(&v), "pids_limit", "100")
             }),
             platform: raw.platform,
-            ports: self.ports(&path.key("ports"), raw.ports),
+            ports: self.ports(path.key("ports"), raw.ports),
             privileged: self.flag(path, "privileged", raw.privileged),
             pull_policy: raw.pull_policy.map(|policy| match policy.as_str() {
                 // compose's older spelling.
@@ -657,7 +665,7 @@ impl Normalizer<'_, '_> {
             scale: self.field(path, "scale", raw.scale, |v| {
                 count(&Written::from(&v), "scale")
             }),
-            secrets: self.file_refs(&path.key("secrets"), raw.secrets, true),
+            secrets: self.file_refs(path.key("secrets"), raw.secrets, true),
             security_opt: raw.security_opt.unwrap_or_default(),
             shm_size: self.field(path, "shm_size", raw.shm_size, |v| {
                 size(&Written::from(&v), "shm_size")
@@ -669,13 +677,13 @@ impl Normalizer<'_, '_> {
             stop_signal: self.field(path, "stop_signal", raw.stop_signal, |v| {
                 syntax::parse_signal(&v)
             }),
-            sysctls: self.mapping(&path.key("sysctls"), raw.sysctls),
+            sysctls: self.mapping(path.key("sysctls"), raw.sysctls),
             tmpfs: string_or_list(raw.tmpfs),
             tty: self.flag(path, "tty", raw.tty),
-            ulimits: self.ulimits(&path.key("ulimits"), raw.ulimits),
+            ulimits: self.ulimits(path.key("ulimits"), raw.ulimits),
             user: raw.user,
             userns_mode: raw.userns_mode,
-            volumes: self.service_volumes(&path.key("volumes"), raw.volumes),
+            volumes: self.service_volumes(path.key("volumes"), raw.volumes),
             volumes_from: raw.volumes_from.unwrap_or_default(),
             working_dir: raw.working_dir,
             unsupported: self.unsupported(path, SERVICE_KEYS, ""),
@@ -690,19 +698,20 @@ impl Normalizer<'_, '_> {
     /// earlier keys, then earlier files and `environment`, then `Context::lookup`.
     fn environment(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         env_file: Option<raw::EnvFile>,
         environment: Option<ListOrDict>,
     ) -> (Vec<model::EnvFile>, BTreeMap<String, Option<String>>) {
-        let written = self.variables(&path.key("environment"), environment, true);
+        let written = self.variables(path.key("environment"), environment, true);
         let mut merged: IndexMap<String, String> = written
             .iter()
             .filter_map(|(key, value)| Some((key.clone(), value.clone()?)))
             .collect();
         let mut files = Vec::new();
-        for entry in env_file_entries(&path.key("env_file"), env_file) {
+        let env_file_path = path.key("env_file");
+        for entry in env_file_entries(&env_file_path, env_file) {
             let required = self
-                .field(&entry.at, "required", entry.required, |v| boolean(&v))
+                .field(entry.at, "required", entry.required, |v| boolean(&v))
                 .unwrap_or(true);
             let file = self.resolve_path(&entry.path);
             files.push(model::EnvFile {
@@ -720,7 +729,7 @@ impl Normalizer<'_, '_> {
                     continue;
                 }
             };
-            let Some(text) = self.read(&entry.at, &file, required, "env file") else {
+            let Some(text) = self.read(entry.at, &file, required, "env file") else {
                 continue;
             };
             let lookup = self.ctx.lookup;
@@ -748,7 +757,7 @@ impl Normalizer<'_, '_> {
     /// (`keep_unset`) or left out.
     fn variables(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         written: Option<ListOrDict>,
         keep_unset: bool,
     ) -> IndexMap<String, Option<String>> {
@@ -761,7 +770,7 @@ impl Normalizer<'_, '_> {
             Some(ListOrDict::List(items)) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, item)| self.check(&path.index(i), syntax::parse_env_item(item)))
+                .filter_map(|(i, item)| self.check(path.index(i), syntax::parse_env_item(item)))
                 .collect(),
         };
         entries
@@ -775,7 +784,11 @@ impl Normalizer<'_, '_> {
 
     /// `labels`, `annotations`, `sysctls` and the like: a list of `KEY=VALUE` or a map
     /// (`null` is an empty value).
-    fn mapping(&mut self, path: &KeyPath, written: Option<ListOrDict>) -> BTreeMap<String, String> {
+    fn mapping(
+        &mut self,
+        path: PathRef<'_>,
+        written: Option<ListOrDict>,
+    ) -> BTreeMap<String, String> {
         match written {
             None => BTreeMap::new(),
             Some(ListOrDict::Dict(map)) => map
@@ -785,7 +798,7 @@ impl Normalizer<'_, '_> {
             Some(ListOrDict::List(items)) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, item)| self.check(&path.index(i), syntax::parse_label_item(item)))
+                .filter_map(|(i, item)| self.check(path.index(i), syntax::parse_label_item(item)))
                 .collect(),
         }
     }
@@ -794,22 +807,23 @@ impl Normalizer<'_, '_> {
     /// only the labels read before, as compose-go does).
     fn label_files(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         label_file: Option<StringOrList>,
     ) -> BTreeMap<String, String> {
-        let files: Vec<(KeyPath, String)> = match label_file {
+        let label_file_path = path.key("label_file");
+        let files: Vec<(PathRef, String)> = match label_file {
             None => Vec::new(),
-            Some(StringOrList::String(file)) => vec![(path.key("label_file"), file)],
+            Some(StringOrList::String(file)) => vec![(label_file_path, file)],
             Some(StringOrList::List(files)) => files
                 .into_iter()
                 .enumerate()
-                .map(|(i, file)| (path.key("label_file").index(i), file))
+                .map(|(i, file)| (label_file_path.index(i), file))
                 .collect(),
         };
         let mut labels: IndexMap<String, String> = IndexMap::new();
         for (at, file) in files {
             let file = self.resolve_path(&file);
-            let Some(text) = self.read(&at, &file, true, "label file") else {
+            let Some(text) = self.read(at, &file, true, "label file") else {
                 continue;
             };
             let known = |key: &str| labels.get(key).cloned();
@@ -821,7 +835,7 @@ impl Normalizer<'_, '_> {
         labels.into_iter().collect()
     }
 
-    fn build(&mut self, path: &KeyPath, build: raw::Build) -> model::BuildConfig {
+    fn build(&mut self, path: PathRef<'_>, build: raw::Build) -> model::BuildConfig {
         let build = match build {
             raw::Build::Context(context) => {
                 return model::BuildConfig {
@@ -839,7 +853,7 @@ impl Normalizer<'_, '_> {
         };
         let additional_contexts = self
             .variables(
-                &path.key("additional_contexts"),
+                path.key("additional_contexts"),
                 build.additional_contexts,
                 false,
             )
@@ -853,10 +867,10 @@ impl Normalizer<'_, '_> {
             dockerfile,
             dockerfile_inline: build.dockerfile_inline,
             args: self
-                .variables(&path.key("args"), build.args, false)
+                .variables(path.key("args"), build.args, false)
                 .into_iter()
                 .collect(),
-            labels: self.mapping(&path.key("labels"), build.labels),
+            labels: self.mapping(path.key("labels"), build.labels),
             cache_from: build.cache_from.unwrap_or_default(),
             additional_contexts,
             network: build.network,
@@ -870,7 +884,7 @@ impl Normalizer<'_, '_> {
 
     fn depends_on(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         depends_on: Option<raw::DependsOn>,
     ) -> BTreeMap<String, model::DependsOn> {
         match depends_on {
@@ -895,7 +909,7 @@ impl Normalizer<'_, '_> {
                                 model::DependsCondition::ServiceCompletedSuccessfully
                             }
                         },
-                        restart: self.flag(&at, "restart", entry.restart),
+                        restart: self.flag(at, "restart", entry.restart),
                         required: entry.required.unwrap_or(true),
                     };
                     (name, dependency)
@@ -904,9 +918,9 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn deploy(&mut self, path: &KeyPath, deploy: raw::Deploy) -> model::Deploy {
+    fn deploy(&mut self, path: PathRef<'_>, deploy: raw::Deploy) -> model::Deploy {
         for key in SWARM_ONLY {
-            if self.root.at(&path.key(key)).is_some() {
+            if self.root.at_path(path.key(key)).is_some() {
                 self.warning(
                     path.key(key),
                     format!("`deploy.{key}` only applies to swarm; it is ignored"),
@@ -919,11 +933,11 @@ impl Normalizer<'_, '_> {
                 limits: resources.limits.map(|limits| {
                     let at = at.key("limits");
                     model::Resource {
-                        cpus: self.field(&at, "cpus", limits.cpus, |v| cpus(&v)),
-                        memory: self.field(&at, "memory", limits.memory, |v| {
+                        cpus: self.field(at, "cpus", limits.cpus, |v| cpus(&v)),
+                        memory: self.field(at, "memory", limits.memory, |v| {
                             ByteSize::parse(&v).map_err(|e| e.to_string())
                         }),
-                        pids: self.field(&at, "pids", limits.pids, |v| {
+                        pids: self.field(at, "pids", limits.pids, |v| {
                             whole_number(&Written::from(&v), "pids", "100")
                         }),
                         ..model::Resource::default()
@@ -937,13 +951,13 @@ impl Normalizer<'_, '_> {
                             return None;
                         }
                         self.warning(
-                            path.clone(),
+                            path,
                             format!(
                                 "`deploy.resources.reservations.{key}` is read but not \
                                  supported by rcompose yet; it is ignored"
                             ),
                         );
-                        self.as_written(&path)
+                        self.as_written(path)
                     };
                     let devices = kept("devices", reservations.devices.is_some());
                     let generic_resources = kept(
@@ -951,8 +965,8 @@ impl Normalizer<'_, '_> {
                         reservations.generic_resources.is_some(),
                     );
                     model::Resource {
-                        cpus: self.field(&at, "cpus", reservations.cpus, |v| cpus(&v)),
-                        memory: self.field(&at, "memory", reservations.memory, |v| {
+                        cpus: self.field(at, "cpus", reservations.cpus, |v| cpus(&v)),
+                        memory: self.field(at, "memory", reservations.memory, |v| {
                             ByteSize::parse(&v).map_err(|e| e.to_string())
                         }),
                         pids: None,
@@ -965,17 +979,17 @@ impl Normalizer<'_, '_> {
         let restart_policy = deploy.restart_policy.map(|policy| {
             let at = path.key("restart_policy");
             model::DeployRestartPolicy {
-                condition: self.field(&at, "condition", policy.condition, |v| match v.as_str() {
+                condition: self.field(at, "condition", policy.condition, |v| match v.as_str() {
                     "none" | "on-failure" | "any" => Ok(v),
                     _ => Err(format!(
                         "unknown restart condition {v:?}: expected none, on-failure or any"
                     )),
                 }),
-                delay: self.field(&at, "delay", policy.delay, |v| duration(&v)),
-                max_attempts: self.field(&at, "max_attempts", policy.max_attempts, |v| {
+                delay: self.field(at, "delay", policy.delay, |v| duration(&v)),
+                max_attempts: self.field(at, "max_attempts", policy.max_attempts, |v| {
                     count(&Written::from(&v), "max_attempts").map(u64::from)
                 }),
-                window: self.field(&at, "window", policy.window, |v| duration(&v)),
+                window: self.field(at, "window", policy.window, |v| duration(&v)),
             }
         });
         model::Deploy {
@@ -983,12 +997,12 @@ impl Normalizer<'_, '_> {
             replicas: self.field(path, "replicas", deploy.replicas, |v| {
                 count(&Written::from(&v), "replicas")
             }),
-            labels: self.mapping(&path.key("labels"), deploy.labels),
-            update_config: self.as_written(&path.key("update_config")),
-            rollback_config: self.as_written(&path.key("rollback_config")),
+            labels: self.mapping(path.key("labels"), deploy.labels),
+            update_config: self.as_written(path.key("update_config")),
+            rollback_config: self.as_written(path.key("rollback_config")),
             resources: resources.unwrap_or_default(),
             restart_policy,
-            placement: self.as_written(&path.key("placement")),
+            placement: self.as_written(path.key("placement")),
             endpoint_mode: deploy.endpoint_mode,
             extensions: self.extensions(path),
         }
@@ -996,17 +1010,17 @@ impl Normalizer<'_, '_> {
 
     fn devices(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         devices: Option<Vec<raw::Device>>,
     ) -> Vec<model::DeviceMapping> {
         let mut mapped = Vec::new();
         for (i, device) in devices.unwrap_or_default().into_iter().enumerate() {
             let at = path.index(i);
             let device = match device {
-                raw::Device::Short(spec) => self.check(&at, syntax::parse_device(&spec)),
+                raw::Device::Short(spec) => self.check(at, syntax::parse_device(&spec)),
                 raw::Device::Long(device) => {
                     let target = device.target.unwrap_or_else(|| device.source.clone());
-                    self.field(&at, "permissions", Some(device.permissions), |p| {
+                    self.field(at, "permissions", Some(device.permissions), |p| {
                         let permissions = p.unwrap_or_else(|| "rwm".into());
                         if syntax::valid_device_permissions(&permissions) {
                             Ok(permissions)
@@ -1029,7 +1043,7 @@ impl Normalizer<'_, '_> {
         mapped
     }
 
-    fn expose(&mut self, path: &KeyPath, expose: Option<Vec<NumberOrString>>) -> Vec<String> {
+    fn expose(&mut self, path: PathRef<'_>, expose: Option<Vec<NumberOrString>>) -> Vec<String> {
         let mut ports = Vec::new();
         for (i, port) in expose.unwrap_or_default().iter().enumerate() {
             let text = number_or_string_text(port);
@@ -1051,7 +1065,7 @@ impl Normalizer<'_, '_> {
 
     fn extra_hosts(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         extra_hosts: Option<raw::ExtraHosts>,
     ) -> BTreeMap<String, Vec<String>> {
         let mut hosts: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -1070,7 +1084,7 @@ impl Normalizer<'_, '_> {
             Some(raw::ExtraHosts::List(entries)) => {
                 for (i, entry) in entries.iter().enumerate() {
                     if let Some((host, ips)) =
-                        self.check(&path.index(i), syntax::parse_extra_host(entry))
+                        self.check(path.index(i), syntax::parse_extra_host(entry))
                     {
                         hosts.entry(host).or_default().extend(ips);
                     }
@@ -1080,7 +1094,7 @@ impl Normalizer<'_, '_> {
         hosts
     }
 
-    fn healthcheck(&mut self, path: &KeyPath, check: raw::Healthcheck) -> model::Healthcheck {
+    fn healthcheck(&mut self, path: PathRef<'_>, check: raw::Healthcheck) -> model::Healthcheck {
         let test = match check.test {
             None => Vec::new(),
             Some(StringOrList::String(shell)) => vec!["CMD-SHELL".to_string(), shell],
@@ -1104,7 +1118,7 @@ impl Normalizer<'_, '_> {
 
     fn service_networks(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         networks: Option<raw::ServiceNetworks>,
     ) -> BTreeMap<String, Option<model::ServiceNetwork>> {
         match networks {
@@ -1119,7 +1133,7 @@ impl Normalizer<'_, '_> {
                     let network = network.map(|network| model::ServiceNetwork {
                         aliases: network.aliases.unwrap_or_default(),
                         driver_opts: driver_opts(network.driver_opts),
-                        gw_priority: self.field(&at, "gw_priority", network.gw_priority, |v| {
+                        gw_priority: self.field(at, "gw_priority", network.gw_priority, |v| {
                             priority(v, "gw_priority")
                         }),
                         interface_name: network.interface_name,
@@ -1127,7 +1141,7 @@ impl Normalizer<'_, '_> {
                         ipv6_address: network.ipv6_address,
                         link_local_ips: network.link_local_ips.unwrap_or_default(),
                         mac_address: network.mac_address,
-                        priority: self.field(&at, "priority", network.priority, |v| {
+                        priority: self.field(at, "priority", network.priority, |v| {
                             priority(v, "priority")
                         }),
                     });
@@ -1137,35 +1151,39 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn ports(&mut self, path: &KeyPath, ports: Option<Vec<raw::Port>>) -> Vec<model::PortConfig> {
+    fn ports(
+        &mut self,
+        path: PathRef<'_>,
+        ports: Option<Vec<raw::Port>>,
+    ) -> Vec<model::PortConfig> {
         let mut mapped = Vec::new();
         for (i, port) in ports.unwrap_or_default().into_iter().enumerate() {
             let at = path.index(i);
             let ports = match port {
                 raw::Port::Number(Number::Int(port)) => {
-                    self.check(&at, syntax::parse_ports(&port.to_string()))
+                    self.check(at, syntax::parse_ports(&port.to_string()))
                 }
                 raw::Port::Number(Number::Float(port)) => self.check(
-                    &at,
+                    at,
                     Err(format!(
                         "{} is not a port: ports are whole numbers from 1 to 65535",
                         go_float(port)
                     )),
                 ),
-                raw::Port::Short(spec) => self.check(&at, syntax::parse_ports(&spec)),
-                raw::Port::Long(port) => self.long_port(&at, port).map(|port| vec![port]),
+                raw::Port::Short(spec) => self.check(at, syntax::parse_ports(&spec)),
+                raw::Port::Long(port) => self.long_port(at, port).map(|port| vec![port]),
             };
             mapped.extend(ports.into_iter().flatten());
         }
         mapped
     }
 
-    fn long_port(&mut self, at: &KeyPath, port: raw::PortConfig) -> Option<model::PortConfig> {
+    fn long_port(&mut self, at: PathRef<'_>, port: raw::PortConfig) -> Option<model::PortConfig> {
         let target = match port.target {
-            Some(target) => self.check(&at.key("target"), port_number(&Written::from(&target))),
+            Some(target) => self.check(at.key("target"), port_number(&Written::from(&target))),
             None => {
                 self.error(
-                    at.clone(),
+                    at,
                     "a port in the long syntax needs `target`, the port in the container",
                 );
                 None
@@ -1211,7 +1229,7 @@ impl Normalizer<'_, '_> {
     /// runtime, as compose leaves it).
     fn file_refs(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         refs: Option<Vec<raw::FileRef>>,
         secrets: bool,
     ) -> Vec<model::FileReference> {
@@ -1226,7 +1244,7 @@ impl Normalizer<'_, '_> {
                     ..model::FileReference::default()
                 }),
                 raw::FileRef::Long(long) => {
-                    let mode = self.field(&at, "mode", long.mode, |v| file_mode(&v));
+                    let mode = self.field(at, "mode", long.mode, |v| file_mode(&v));
                     let Some(source) = long.source else {
                         let what = if secrets { "secret" } else { "config" };
                         self.error(at, format!("a {what} reference needs `source`, its name"));
@@ -1247,7 +1265,7 @@ impl Normalizer<'_, '_> {
 
     fn ulimits(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         ulimits: Option<IndexMap<String, raw::Ulimit>>,
     ) -> BTreeMap<String, model::Ulimit> {
         let mut mapped = BTreeMap::new();
@@ -1255,16 +1273,16 @@ impl Normalizer<'_, '_> {
             let at = path.key(name.as_str());
             let ulimit = match ulimit {
                 raw::Ulimit::Single(IntOrString::Int(limit)) => {
-                    self.check(&at, syntax::parse_ulimit(&limit.to_string()))
+                    self.check(at, syntax::parse_ulimit(&limit.to_string()))
                 }
                 raw::Ulimit::Single(IntOrString::String(text)) => {
-                    self.check(&at, syntax::parse_ulimit(&text))
+                    self.check(at, syntax::parse_ulimit(&text))
                 }
                 raw::Ulimit::Limits(limits) => {
-                    let soft = self.field(&at, "soft", Some(limits.soft), |v| {
+                    let soft = self.field(at, "soft", Some(limits.soft), |v| {
                         limit(&Written::from(&v), "soft")
                     });
-                    let hard = self.field(&at, "hard", Some(limits.hard), |v| {
+                    let hard = self.field(at, "hard", Some(limits.hard), |v| {
                         limit(&Written::from(&v), "hard")
                     });
                     match (soft, hard) {
@@ -1289,23 +1307,24 @@ impl Normalizer<'_, '_> {
 
     fn service_volumes(
         &mut self,
-        path: &KeyPath,
+        path: PathRef<'_>,
         volumes: Option<Vec<raw::ServiceVolume>>,
     ) -> Vec<model::ServiceVolume> {
         let mut mapped = Vec::new();
         for (i, volume) in volumes.unwrap_or_default().into_iter().enumerate() {
             let at = path.index(i);
             let volume = match volume {
-                raw::ServiceVolume::Short(spec) => self
-                    .check(&at, syntax::parse_volume(&spec))
-                    .map(|mut volume| {
-                        if volume.type_ == model::VolumeType::Bind {
-                            volume.source = volume.source.map(|s| self.resolve_path(&s));
-                        }
-                        volume.target = paths::clean_str(&volume.target);
-                        volume
-                    }),
-                raw::ServiceVolume::Long(mount) => self.mount(&at, *mount),
+                raw::ServiceVolume::Short(spec) => {
+                    self.check(at, syntax::parse_volume(&spec))
+                        .map(|mut volume| {
+                            if volume.type_ == model::VolumeType::Bind {
+                                volume.source = volume.source.map(|s| self.resolve_path(&s));
+                            }
+                            volume.target = paths::clean_str(&volume.target);
+                            volume
+                        })
+                }
+                raw::ServiceVolume::Long(mount) => self.mount(at, *mount),
             };
             mapped.extend(volume);
         }
@@ -1314,7 +1333,7 @@ impl Normalizer<'_, '_> {
 
     /// A volume in the long syntax. A `bind` section without `create_host_path` gets
     /// `true` (compose-go's default); without a `bind` section there is none.
-    fn mount(&mut self, at: &KeyPath, mount: raw::VolumeMount) -> Option<model::ServiceVolume> {
+    fn mount(&mut self, at: PathRef<'_>, mount: raw::VolumeMount) -> Option<model::ServiceVolume> {
         let type_ = match mount.kind {
             raw::MountType::Bind => model::VolumeType::Bind,
             raw::MountType::Volume => model::VolumeType::Volume,
@@ -1326,10 +1345,7 @@ impl Normalizer<'_, '_> {
         let source = match (type_, mount.source) {
             (model::VolumeType::Bind, Some(source)) => Some(self.resolve_path(&source)),
             (model::VolumeType::Bind, None) => {
-                self.error(
-                    at.clone(),
-                    "a bind mount needs `source`, the path on the host",
-                );
+                self.error(at, "a bind mount needs `source`, the path on the host");
                 None
             }
             (model::VolumeType::Tmpfs, Some(_)) => {
@@ -1344,17 +1360,14 @@ impl Normalizer<'_, '_> {
         let target = match mount.target {
             Some(target) => Some(paths::clean_str(&target)),
             None => {
-                self.error(
-                    at.clone(),
-                    "a mount needs `target`, the path in the container",
-                );
+                self.error(at, "a mount needs `target`, the path in the container");
                 None
             }
         };
         let bind = mount.bind.map(|bind| {
             let bind_at = at.key("bind");
             model::BindOptions {
-                propagation: self.field(&bind_at, "propagation", bind.propagation, |p| {
+                propagation: self.field(bind_at, "propagation", bind.propagation, |p| {
                     if syntax::PROPAGATIONS.contains(&p.as_str()) {
                         Ok(p)
                     } else {
@@ -1365,7 +1378,7 @@ impl Normalizer<'_, '_> {
                     }
                 }),
                 create_host_path: Some(
-                    self.field(&bind_at, "create_host_path", bind.create_host_path, |v| {
+                    self.field(bind_at, "create_host_path", bind.create_host_path, |v| {
                         boolean(&v)
                     })
                     .unwrap_or(true),
@@ -1391,18 +1404,18 @@ impl Normalizer<'_, '_> {
         let volume = mount.volume.map(|volume| {
             let volume_at = at.key("volume");
             model::VolumeOptions {
-                labels: self.mapping(&volume_at.key("labels"), volume.labels),
-                nocopy: self.flag(&volume_at, "nocopy", volume.nocopy),
+                labels: self.mapping(volume_at.key("labels"), volume.labels),
+                nocopy: self.flag(volume_at, "nocopy", volume.nocopy),
                 subpath: volume.subpath,
             }
         });
         let tmpfs = mount.tmpfs.map(|tmpfs| {
             let tmpfs_at = at.key("tmpfs");
             model::TmpfsOptions {
-                size: self.field(&tmpfs_at, "size", tmpfs.size, |v| {
+                size: self.field(tmpfs_at, "size", tmpfs.size, |v| {
                     size(&Written::from(&v), "size")
                 }),
-                mode: self.field(&tmpfs_at, "mode", tmpfs.mode, |v| file_mode(&v)),
+                mode: self.field(tmpfs_at, "mode", tmpfs.mode, |v| file_mode(&v)),
             }
         });
         Some(model::ServiceVolume {
@@ -1433,11 +1446,14 @@ struct FileObjectWritten {
 
 /// The `env_file` entries with their key paths (`env_file` for a single path,
 /// `env_file[i]` for a list item).
-fn env_file_entries(path: &KeyPath, env_file: Option<raw::EnvFile>) -> Vec<EnvFileEntry> {
+fn env_file_entries<'p>(
+    path: &'p PathRef<'p>,
+    env_file: Option<raw::EnvFile>,
+) -> Vec<EnvFileEntry<'p>> {
     match env_file {
         None => Vec::new(),
         Some(raw::EnvFile::Path(file)) => vec![EnvFileEntry {
-            at: path.clone(),
+            at: *path,
             path: file,
             required: None,
             format: None,

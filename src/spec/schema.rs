@@ -7,11 +7,11 @@
 //! alternatives, and two matching branches are no error.
 
 use super::diag::{suggest, Diagnostic};
-use super::node::{format_float, KeyPath, Mapping, Node, PathSeg, Value};
+use super::node::{format_float, KeyPath, Mapping, Node, PathRef, Span, Value};
 use regex::Regex;
 use serde_json::{Map as JsonMap, Value as Json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// The Compose Specification JSON Schema this crate validates against.
 const COMPOSE_SPEC: &str = include_str!("../../schemas/compose-spec.json");
@@ -36,8 +36,12 @@ fn compose_spec() -> Result<&'static Json, &'static str> {
 /// Validates a compose document against the Compose Specification schema. Errors and
 /// warnings (deprecated keys) come in document order.
 pub fn validate(root: &Node) -> Vec<Diagnostic> {
+    // The schema is compiled once per process (it is a constant), not per document.
+    static COMPILED: OnceLock<Compiled<'static>> = OnceLock::new();
     match compose_spec() {
-        Ok(schema) => validate_against(root, schema),
+        Ok(schema) => COMPILED
+            .get_or_init(|| Compiled::new(schema))
+            .validate(root),
         Err(e) => vec![Diagnostic::error(
             None,
             KeyPath::root(),
@@ -49,91 +53,341 @@ pub fn validate(root: &Node) -> Vec<Diagnostic> {
 /// Validates a document against any draft-07 schema that uses the keywords the compose
 /// schema uses (`$ref` may only point into the same schema: `#/definitions/...`).
 pub fn validate_against(root: &Node, schema: &Json) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    Validator { root: schema }.check(schema, root, &KeyPath::root(), 0, &mut out);
-    out
+    Compiled::new(schema).validate(root)
 }
 
-/// Whether `key` matches a schema pattern. The patterns the Compose Specification uses
-/// for names and extensions are checked directly (they are matched for every key of
-/// every mapping); any other is compiled once per process.
-fn pattern_matches(pattern: &str, key: &str) -> Result<bool, String> {
-    match pattern {
-        "^x-" => return Ok(key.starts_with("x-")),
-        ".+" => return Ok(key.chars().any(|c| c != '\n')),
-        "^[a-zA-Z0-9._-]+$" => {
-            return Ok(!key.is_empty()
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+/// What the checks of a node found.
+struct Report {
+    /// Warnings, and errors unless probing.
+    found: Vec<Diagnostic>,
+    /// Only whether there is an error matters (an alternative being tried): errors are
+    /// counted, their messages not built.
+    probe: bool,
+    errors: usize,
+}
+
+impl Report {
+    fn new(probe: bool) -> Self {
+        Report {
+            found: Vec::new(),
+            probe,
+            errors: 0,
         }
-        _ => {}
     }
-    type Compiled = Result<Arc<Regex>, String>;
-    static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
-    let compiled = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .entry(pattern.to_string())
-        .or_insert_with(|| Regex::new(pattern).map(Arc::new).map_err(|e| e.to_string()))
-        .clone();
-    compiled.map(|re| re.is_match(key))
+
+    /// An error at `span`; `message` is only called when the error is kept.
+    fn error(&mut self, span: &Span, path: PathRef<'_>, message: impl FnOnce() -> String) {
+        self.errors += 1;
+        if !self.probe {
+            let d = Diagnostic::error(Some(span.clone()), path.to_key_path(), message());
+            self.found.push(d);
+        }
+    }
+
+    fn warning(&mut self, d: Diagnostic) {
+        self.found.push(d);
+    }
+
+    /// Takes in what a check made on its own found.
+    fn absorb(&mut self, other: Report) {
+        self.errors += other.errors;
+        self.found.extend(other.found);
+    }
+
+    /// A probe that already failed need not look further.
+    fn settled(&self) -> bool {
+        self.probe && self.errors > 0
+    }
 }
 
-struct Validator<'s> {
-    /// The whole schema, which `$ref`s point into.
+/// A schema with its keywords read and its `$ref`s resolved ahead of validation: every
+/// schema object it contains is compiled once, and refers to the others by index.
+struct Compiled<'s> {
+    /// Index 0 is the root.
+    schemas: Vec<Schema<'s>>,
+}
+
+/// One compiled schema.
+enum Schema<'s> {
+    /// `false`: no value is allowed.
+    Nothing,
+    /// `true`, or anything else that is not an object: every value is allowed.
+    Anything,
+    Object(Box<Keywords<'s>>),
+}
+
+/// The keywords of a schema object that validation uses (each as draft-07 reads it; a
+/// keyword whose value has the wrong JSON type is ignored, as before compilation).
+struct Keywords<'s> {
+    /// The object as written, for messages.
+    raw: &'s JsonMap<String, Json>,
+    /// `$ref`: the schema it points to, or the reference as written when it points
+    /// nowhere. When present it replaces every other keyword.
+    reference: Option<Result<usize, &'s Json>>,
+    types: Option<Vec<&'s str>>,
+    enumeration: Option<&'s [Json]>,
+    required: Option<Vec<&'s str>>,
+    properties: Option<HashMap<&'s str, Property<'s>>>,
+    patterns: Vec<(&'s str, Matcher, usize)>,
+    additional: Additional,
+    items: Items,
+    unique_items: bool,
+    minimum: Option<(f64, &'s Json)>,
+    maximum: Option<(f64, &'s Json)>,
+    pattern: Option<(&'s str, Matcher)>,
+    all_of: Option<Vec<usize>>,
+    /// `oneOf` then `anyOf`, those that are lists.
+    alternatives: Vec<Vec<usize>>,
+}
+
+struct Property<'s> {
+    schema: usize,
+    deprecated: bool,
+    raw: &'s Json,
+}
+
+/// `additionalProperties`: what a key no `properties` or `patternProperties` admits meets.
+enum Additional {
+    /// Absent, `true`, or not a schema object: nothing.
+    Allowed,
+    /// `false`: it is an unknown key.
+    Refused,
+    Checked(usize),
+}
+
+enum Items {
+    None,
+    /// Draft-07 tuple form: one schema per position.
+    Tuple(Vec<usize>),
+    Each(usize),
+}
+
+/// A schema pattern, ready to match. The patterns the Compose Specification uses for
+/// names and extensions (matched for every key of every mapping) are checked directly.
+enum Matcher {
+    /// `^x-`
+    Extension,
+    /// `.+`: some character other than a newline.
+    AnyLine,
+    /// `^.+$`: not empty, no newline.
+    OneLine,
+    /// `^[a-zA-Z0-9._-]+$`
+    Name,
+    Regex(Regex),
+    /// The pattern does not compile: why.
+    Invalid(String),
+}
+
+impl Matcher {
+    fn new(pattern: &str) -> Matcher {
+        match pattern {
+            "^x-" => Matcher::Extension,
+            ".+" => Matcher::AnyLine,
+            "^.+$" => Matcher::OneLine,
+            "^[a-zA-Z0-9._-]+$" => Matcher::Name,
+            _ => match Regex::new(pattern) {
+                Ok(re) => Matcher::Regex(re),
+                Err(e) => Matcher::Invalid(e.to_string()),
+            },
+        }
+    }
+
+    /// Whether `text` matches, or why the pattern cannot tell.
+    fn matches(&self, text: &str) -> Result<bool, &str> {
+        Ok(match self {
+            Matcher::Extension => text.starts_with("x-"),
+            Matcher::AnyLine => text.chars().any(|c| c != '\n'),
+            Matcher::OneLine => !text.is_empty() && !text.contains('\n'),
+            Matcher::Name => {
+                !text.is_empty()
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            }
+            Matcher::Regex(re) => re.is_match(text),
+            Matcher::Invalid(e) => return Err(e),
+        })
+    }
+}
+
+/// Builds a [`Compiled`] schema: each schema object met gets an index the first time
+/// and is compiled from a work list (no recursion, and `$ref` cycles are just indices).
+struct Compiler<'s> {
     root: &'s Json,
+    schemas: Vec<Schema<'s>>,
+    /// Index of each schema object met, by address.
+    seen: HashMap<*const Json, usize>,
+    todo: Vec<(usize, &'s Json)>,
 }
 
-impl<'s> Validator<'s> {
-    fn check(
-        &self,
-        schema: &'s Json,
-        node: &Node,
-        path: &KeyPath,
-        depth: usize,
-        out: &mut Vec<Diagnostic>,
-    ) {
-        if depth > MAX_DEPTH {
-            out.push(error(node, path, "nested too deeply to validate"));
+impl<'s> Compiler<'s> {
+    fn index(&mut self, schema: &'s Json) -> usize {
+        let address: *const Json = schema;
+        if let Some(&i) = self.seen.get(&address) {
+            return i;
+        }
+        let i = self.schemas.len();
+        self.schemas.push(Schema::Anything);
+        self.seen.insert(address, i);
+        self.todo.push((i, schema));
+        i
+    }
+
+    fn indices(&mut self, schemas: &'s [Json]) -> Vec<usize> {
+        schemas.iter().map(|s| self.index(s)).collect()
+    }
+
+    fn compile(&mut self, schema: &'s Json) -> Schema<'s> {
+        let raw = match schema {
+            Json::Object(raw) => raw,
+            Json::Bool(false) => return Schema::Nothing,
+            _ => return Schema::Anything,
+        };
+        let reference = raw.get("$ref").map(|reference| {
+            let target = reference
+                .as_str()
+                .and_then(|r| r.strip_prefix('#'))
+                .and_then(|pointer| self.root.pointer(pointer));
+            target.map(|t| self.index(t)).ok_or(reference)
+        });
+        let array = |key: &str| raw.get(key).and_then(Json::as_array);
+        let number = |key: &str| raw.get(key).and_then(|v| Some((v.as_f64()?, v)));
+        let properties = raw.get("properties").and_then(Json::as_object).map(|p| {
+            p.iter()
+                .map(|(key, property)| {
+                    let compiled = Property {
+                        schema: self.index(property),
+                        deprecated: property.get("deprecated") == Some(&Json::Bool(true)),
+                        raw: property,
+                    };
+                    (key.as_str(), compiled)
+                })
+                .collect()
+        });
+        let patterns = raw
+            .get("patternProperties")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(pattern, property)| {
+                (
+                    pattern.as_str(),
+                    Matcher::new(pattern),
+                    self.index(property),
+                )
+            })
+            .collect();
+        let additional = match raw.get("additionalProperties") {
+            Some(Json::Bool(false)) => Additional::Refused,
+            Some(additional @ Json::Object(_)) => Additional::Checked(self.index(additional)),
+            _ => Additional::Allowed,
+        };
+        let items = match raw.get("items") {
+            Some(Json::Array(positions)) => Items::Tuple(self.indices(positions)),
+            Some(each) => Items::Each(self.index(each)),
+            None => Items::None,
+        };
+        let all_of = array("allOf").map(|all| self.indices(all));
+        let alternatives = ["oneOf", "anyOf"]
+            .into_iter()
+            .filter_map(&array)
+            .map(|branches| self.indices(branches))
+            .collect();
+        Schema::Object(Box::new(Keywords {
+            raw,
+            reference,
+            types: raw.get("type").map(type_names),
+            enumeration: array("enum").map(Vec::as_slice),
+            required: array("required").map(|r| r.iter().filter_map(Json::as_str).collect()),
+            properties,
+            patterns,
+            additional,
+            items,
+            unique_items: raw.get("uniqueItems") == Some(&Json::Bool(true)),
+            minimum: number("minimum"),
+            maximum: number("maximum"),
+            pattern: raw
+                .get("pattern")
+                .and_then(Json::as_str)
+                .map(|p| (p, Matcher::new(p))),
+            all_of,
+            alternatives,
+        }))
+    }
+}
+
+impl<'s> Compiled<'s> {
+    fn new(root: &'s Json) -> Self {
+        let mut compiler = Compiler {
+            root,
+            schemas: Vec::new(),
+            seen: HashMap::new(),
+            todo: Vec::new(),
+        };
+        compiler.index(root);
+        while let Some((i, schema)) = compiler.todo.pop() {
+            let compiled = compiler.compile(schema);
+            if let Some(slot) = compiler.schemas.get_mut(i) {
+                *slot = compiled;
+            }
+        }
+        Compiled {
+            schemas: compiler.schemas,
+        }
+    }
+
+    fn validate(&self, root: &Node) -> Vec<Diagnostic> {
+        let mut out = Report::new(false);
+        let root_path = KeyPath::root();
+        self.check(0, root, PathRef::Base(&root_path), 0, &mut out);
+        out.found
+    }
+
+    fn schema(&self, i: usize) -> &Schema<'s> {
+        self.schemas.get(i).unwrap_or(&Schema::Anything)
+    }
+
+    fn check(&self, schema: usize, node: &Node, path: PathRef<'_>, depth: usize, out: &mut Report) {
+        if out.settled() {
             return;
         }
-        let schema = match schema {
-            Json::Object(schema) => schema,
-            Json::Bool(false) => {
-                out.push(error(node, path, "no value is allowed here"));
+        if depth > MAX_DEPTH {
+            out.error(&node.span, path, || "nested too deeply to validate".into());
+            return;
+        }
+        let schema = match self.schema(schema) {
+            Schema::Object(keywords) => keywords,
+            Schema::Nothing => {
+                out.error(&node.span, path, || "no value is allowed here".into());
                 return;
             }
-            _ => return,
+            Schema::Anything => return,
         };
         // Draft-07: a `$ref` replaces every keyword beside it.
-        if let Some(reference) = schema.get("$ref") {
-            match self.resolve(reference) {
-                Some(target) => self.check(target, node, path, depth + 1, out),
-                None => out.push(error(
-                    node,
-                    path,
-                    format!("the schema reference {reference} does not resolve"),
-                )),
+        match schema.reference {
+            Some(Ok(target)) => return self.check(target, node, path, depth + 1, out),
+            Some(Err(reference)) => {
+                return out.error(&node.span, path, || {
+                    format!("the schema reference {reference} does not resolve")
+                })
             }
-            return;
+            None => {}
         }
-        if let Some(types) = schema.get("type") {
-            let types = type_names(types);
+        if let Some(types) = &schema.types {
             if !types.iter().any(|t| type_matches(t, node)) {
-                let expected = describe_types(&types);
-                let message = format!("expected {expected}, found {}", node.kind_name());
-                out.push(error(node, path, message));
+                out.error(&node.span, path, || {
+                    let expected = describe_types(types);
+                    format!("expected {expected}, found {}", node.kind_name())
+                });
                 return;
             }
         }
-        if let Some(Json::Array(allowed)) = schema.get("enum") {
-            let value = node.to_json();
-            if !allowed.contains(&value) {
-                let list = join(allowed.iter().map(|v| format!("`{}`", json_text(v))));
-                let message = format!("expected one of {list}, found {}", describe(node));
-                out.push(error(node, path, message));
+        if let Some(allowed) = schema.enumeration {
+            if !allowed.iter().any(|v| equals_json(node, v)) {
+                out.error(&node.span, path, || {
+                    let list = join(allowed.iter().map(|v| format!("`{}`", json_text(v))));
+                    format!("expected one of {list}, found {}", describe(node))
+                });
             }
         }
         match &node.value {
@@ -143,229 +397,246 @@ impl<'s> Validator<'s> {
             Value::String(text) => check_pattern(schema, text, node, path, out),
             Value::Null | Value::Bool(_) => {}
         }
-        if let Some(Json::Array(all)) = schema.get("allOf") {
-            for branch in all {
-                self.check(branch, node, path, depth + 1, out);
-            }
+        for &branch in schema.all_of.iter().flatten() {
+            self.check(branch, node, path, depth + 1, out);
         }
-        for keyword in ["oneOf", "anyOf"] {
-            if let Some(Json::Array(branches)) = schema.get(keyword) {
-                self.check_alternatives(branches, node, path, depth, out);
-            }
+        for branches in &schema.alternatives {
+            self.check_alternatives(branches, node, path, depth, out);
         }
     }
 
     fn check_mapping(
         &self,
-        schema: &'s JsonMap<String, Json>,
+        schema: &Keywords<'s>,
         mapping: &Mapping,
         node: &Node,
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
-        if let Some(Json::Array(required)) = schema.get("required") {
-            for key in required.iter().filter_map(Json::as_str) {
-                if !mapping.entries.contains_key(key) {
-                    out.push(error(node, path, format!("missing required key `{key}`")));
-                }
+        for &key in schema.required.iter().flatten() {
+            if !mapping.entries.contains_key(key) {
+                out.error(&node.span, path, || format!("missing required key `{key}`"));
             }
         }
-        let properties = schema.get("properties").and_then(Json::as_object);
-        let patterns = schema.get("patternProperties").and_then(Json::as_object);
         for (key, entry) in &mapping.entries {
+            if out.settled() {
+                return;
+            }
             let key_path = path.key(key.as_str());
             let mut known = false;
-            if let Some(property) = properties.and_then(|p| p.get(key)) {
+            let property = schema.properties.as_ref().and_then(|p| p.get(key.as_str()));
+            if let Some(property) = property {
                 known = true;
-                if property.get("deprecated") == Some(&Json::Bool(true)) {
-                    out.push(Diagnostic::warning(
+                if property.deprecated {
+                    out.warning(Diagnostic::warning(
                         Some(entry.key_span.clone()),
-                        key_path.clone(),
-                        deprecation(key, property),
+                        key_path.to_key_path(),
+                        deprecation(key, property.raw),
                     ));
                 }
-                self.check(property, &entry.value, &key_path, depth + 1, out);
+                self.check(property.schema, &entry.value, key_path, depth + 1, out);
             }
-            for (pattern, property) in patterns.into_iter().flatten() {
-                match pattern_matches(pattern, key) {
+            for (pattern, matcher, property) in &schema.patterns {
+                match matcher.matches(key) {
                     Ok(true) => {
                         known = true;
-                        self.check(property, &entry.value, &key_path, depth + 1, out);
+                        self.check(*property, &entry.value, key_path, depth + 1, out);
                     }
                     Ok(false) => {}
-                    Err(e) => out.push(error(
-                        node,
-                        path,
-                        format!("the schema pattern `{pattern}` is not a valid regex: {e}"),
-                    )),
+                    Err(e) => out.error(&node.span, path, || {
+                        format!("the schema pattern `{pattern}` is not a valid regex: {e}")
+                    }),
                 }
             }
             if known {
                 continue;
             }
-            match schema.get("additionalProperties") {
-                Some(Json::Bool(false)) => out.push(Diagnostic::error(
-                    Some(entry.key_span.clone()),
-                    key_path,
-                    unknown_key(key, schema, path),
-                )),
-                Some(additional @ Json::Object(_)) => {
-                    self.check(additional, &entry.value, &key_path, depth + 1, out)
+            match schema.additional {
+                Additional::Refused => out.error(&entry.key_span, key_path, || {
+                    unknown_key(key, schema.raw, path)
+                }),
+                Additional::Checked(additional) => {
+                    self.check(additional, &entry.value, key_path, depth + 1, out)
                 }
-                _ => {}
+                Additional::Allowed => {}
             }
         }
     }
 
     fn check_items(
         &self,
-        schema: &'s JsonMap<String, Json>,
+        schema: &Keywords<'s>,
         items: &[Node],
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
-        match schema.get("items") {
-            // Draft-07 tuple form: one schema per position.
-            Some(Json::Array(positions)) => {
-                for (i, (item, item_schema)) in items.iter().zip(positions).enumerate() {
-                    self.check(item_schema, item, &path.index(i), depth + 1, out);
+        match &schema.items {
+            Items::Tuple(positions) => {
+                for (i, (item, &item_schema)) in items.iter().zip(positions).enumerate() {
+                    self.check(item_schema, item, path.index(i), depth + 1, out);
                 }
             }
-            Some(item_schema) => {
+            &Items::Each(item_schema) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.check(item_schema, item, &path.index(i), depth + 1, out);
+                    self.check(item_schema, item, path.index(i), depth + 1, out);
                 }
             }
-            None => {}
+            Items::None => {}
         }
-        if schema.get("uniqueItems") == Some(&Json::Bool(true)) {
-            let values: Vec<Json> = items.iter().map(Node::to_json).collect();
-            for (i, (item, value)) in items.iter().zip(&values).enumerate() {
-                if values.iter().take(i).any(|earlier| earlier == value) {
-                    let message = format!("duplicate item `{}`", json_text(value));
-                    out.push(error(item, &path.index(i), message));
-                }
-            }
+        if schema.unique_items {
+            check_unique(items, path, out);
         }
     }
 
-    /// `oneOf` / `anyOf`: fine when any branch matches; otherwise the errors of the most
-    /// plausible branch (one that accepts this kind of node, with the fewest errors).
+    /// `oneOf` / `anyOf`: fine when any branch matches (with that branch's warnings);
+    /// otherwise the errors of the most plausible branch (one that accepts this kind of
+    /// node, with the fewest errors).
     fn check_alternatives(
         &self,
-        branches: &'s [Json],
+        branches: &[usize],
         node: &Node,
-        path: &KeyPath,
+        path: PathRef<'_>,
         depth: usize,
-        out: &mut Vec<Diagnostic>,
+        out: &mut Report,
     ) {
-        let mut best: Option<(usize, Vec<Diagnostic>)> = None;
-        for branch in branches {
-            let mut found = Vec::new();
-            self.check(branch, node, path, depth + 1, &mut found);
-            let errors = found.iter().filter(|d| d.is_error()).count();
-            if errors == 0 {
-                out.extend(found);
+        // Usually a branch matches: find it without building any message.
+        for &branch in branches {
+            let mut tried = Report::new(true);
+            self.check(branch, node, path, depth + 1, &mut tried);
+            if tried.errors == 0 {
+                out.absorb(tried);
                 return;
             }
-            let better = best.as_ref().is_none_or(|(fewest, _)| errors < *fewest);
+        }
+        if out.probe {
+            out.errors += 1;
+            return;
+        }
+        let mut best: Option<Report> = None;
+        for &branch in branches {
+            let mut found = Report::new(false);
+            self.check(branch, node, path, depth + 1, &mut found);
+            let better = best.as_ref().is_none_or(|b| found.errors < b.errors);
             if better && self.accepts_kind(branch, node, depth + 1) {
-                best = Some((errors, found));
+                best = Some(found);
             }
         }
         match best {
-            Some((_, found)) => out.extend(found),
+            Some(found) => out.absorb(found),
             None => {
                 let mut types = Vec::new();
-                for branch in branches {
+                for &branch in branches {
                     self.collect_types(branch, depth + 1, &mut types);
                 }
-                let message = if types.is_empty() {
-                    "no value is allowed here".to_string()
-                } else {
-                    let expected = describe_types(&types);
-                    format!("expected {expected}, found {}", node.kind_name())
-                };
-                out.push(error(node, path, message));
+                out.error(&node.span, path, || {
+                    if types.is_empty() {
+                        "no value is allowed here".to_string()
+                    } else {
+                        let expected = describe_types(&types);
+                        format!("expected {expected}, found {}", node.kind_name())
+                    }
+                });
             }
         }
     }
 
     /// Whether a schema's top-level type constraint admits this node's kind.
-    fn accepts_kind(&self, schema: &'s Json, node: &Node, depth: usize) -> bool {
-        let schema = match schema {
-            Json::Object(schema) => schema,
-            Json::Bool(b) => return *b,
-            _ => return true,
+    fn accepts_kind(&self, schema: usize, node: &Node, depth: usize) -> bool {
+        let schema = match self.schema(schema) {
+            Schema::Object(keywords) => keywords,
+            Schema::Nothing => return false,
+            Schema::Anything => return true,
         };
         if depth > MAX_DEPTH {
             return true;
         }
-        if let Some(reference) = schema.get("$ref") {
-            return self
-                .resolve(reference)
-                .is_none_or(|target| self.accepts_kind(target, node, depth + 1));
+        match schema.reference {
+            Some(Ok(target)) => return self.accepts_kind(target, node, depth + 1),
+            Some(Err(_)) => return true,
+            None => {}
         }
-        if let Some(types) = schema.get("type") {
-            return type_names(types).iter().any(|t| type_matches(t, node));
+        if let Some(types) = &schema.types {
+            return types.iter().any(|t| type_matches(t, node));
         }
-        let any_branch = |keyword: &str| {
-            schema
-                .get(keyword)
-                .and_then(Json::as_array)
-                .map(|b| b.iter().any(|s| self.accepts_kind(s, node, depth + 1)))
-        };
-        if let Some(accepted) = any_branch("oneOf").or_else(|| any_branch("anyOf")) {
-            return accepted;
+        if let Some(branches) = schema.alternatives.first() {
+            return branches
+                .iter()
+                .any(|&s| self.accepts_kind(s, node, depth + 1));
         }
-        match schema.get("allOf").and_then(Json::as_array) {
-            Some(all) => all.iter().all(|s| self.accepts_kind(s, node, depth + 1)),
+        match &schema.all_of {
+            Some(all) => all.iter().all(|&s| self.accepts_kind(s, node, depth + 1)),
             None => true,
         }
     }
 
     /// The JSON types a schema admits at its top level, added to `types` without repeats.
-    fn collect_types(&self, schema: &'s Json, depth: usize, types: &mut Vec<&'s str>) {
-        let Some(schema) = schema.as_object() else {
+    fn collect_types(&self, schema: usize, depth: usize, types: &mut Vec<&'s str>) {
+        let Schema::Object(schema) = self.schema(schema) else {
             return;
         };
         if depth > MAX_DEPTH {
             return;
         }
-        if let Some(target) = schema.get("$ref").and_then(|r| self.resolve(r)) {
+        if let Some(Ok(target)) = schema.reference {
             return self.collect_types(target, depth + 1, types);
         }
-        if let Some(listed) = schema.get("type") {
-            for t in type_names(listed) {
+        if let Some(listed) = &schema.types {
+            for &t in listed {
                 if !types.contains(&t) {
                     types.push(t);
                 }
             }
             return;
         }
-        for keyword in ["oneOf", "anyOf"] {
-            for branch in schema
-                .get(keyword)
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-            {
+        for branches in &schema.alternatives {
+            for &branch in branches {
                 self.collect_types(branch, depth + 1, types);
             }
         }
     }
+}
 
-    /// Resolves `#` or `#/definitions/name` (a JSON pointer into the root schema).
-    fn resolve(&self, reference: &Json) -> Option<&'s Json> {
-        let pointer = reference.as_str()?.strip_prefix('#')?;
-        self.root.pointer(pointer)
+/// Whether a node equals a JSON value (as [`Node::to_json`] would), without converting
+/// strings.
+fn equals_json(node: &Node, json: &Json) -> bool {
+    match &node.value {
+        Value::String(s) => json.as_str() == Some(s.as_str()),
+        _ => node.to_json() == *json,
     }
 }
 
-fn error(node: &Node, path: &KeyPath, message: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(Some(node.span.clone()), path.clone(), message)
+/// `uniqueItems`: each item equal (as JSON) to an earlier one is reported.
+fn check_unique(items: &[Node], path: PathRef<'_>, out: &mut Report) {
+    for (i, item) in items.iter().enumerate() {
+        if items.iter().take(i).any(|earlier| json_eq(earlier, item)) {
+            out.error(&item.span, path.index(i), || {
+                format!("duplicate item `{}`", json_text(&item.to_json()))
+            });
+        }
+    }
+}
+
+/// Whether two nodes are equal as JSON values (as their [`Node::to_json`] are), without
+/// converting collections or strings.
+fn json_eq(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.entries.len() == y.entries.len()
+                && x.entries.iter().all(|(key, e)| {
+                    y.entries
+                        .get(key)
+                        .is_some_and(|f| json_eq(&e.value, &f.value))
+                })
+        }
+        (Value::Seq(_) | Value::Map(_), _) | (_, Value::Seq(_) | Value::Map(_)) => false,
+        _ => a.to_json() == b.to_json(),
+    }
 }
 
 /// The `type` keyword as a list of names (it may be one name or an array of them).
@@ -438,64 +709,56 @@ fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
-fn check_range(
-    schema: &JsonMap<String, Json>,
-    node: &Node,
-    path: &KeyPath,
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_range(schema: &Keywords<'_>, node: &Node, path: PathRef<'_>, out: &mut Report) {
     let value = match node.value {
         Value::Int(i) => i as f64,
         Value::Float(x) => x,
         _ => return,
     };
-    let found = node.scalar_text().unwrap_or_default();
-    if let Some(min) = schema.get("minimum").and_then(Json::as_f64) {
+    let found = || node.scalar_text().unwrap_or_default();
+    if let Some((min, written)) = schema.minimum {
         if value < min || value.is_nan() {
-            let bound = number_text(schema.get("minimum"));
-            let message = format!("expected a number of at least {bound}, found {found}");
-            out.push(error(node, path, message));
+            out.error(&node.span, path, || {
+                let bound = number_text(written);
+                format!("expected a number of at least {bound}, found {}", found())
+            });
         }
     }
-    if let Some(max) = schema.get("maximum").and_then(Json::as_f64) {
+    if let Some((max, written)) = schema.maximum {
         if value > max || value.is_nan() {
-            let bound = number_text(schema.get("maximum"));
-            let message = format!("expected a number of at most {bound}, found {found}");
-            out.push(error(node, path, message));
+            out.error(&node.span, path, || {
+                let bound = number_text(written);
+                format!("expected a number of at most {bound}, found {}", found())
+            });
         }
     }
 }
 
-fn number_text(value: Option<&Json>) -> String {
+fn number_text(value: &Json) -> String {
     match value {
-        Some(Json::Number(n)) if n.is_f64() => format_float(n.as_f64().unwrap_or_default()),
-        Some(other) => other.to_string(),
-        None => String::new(),
+        Json::Number(n) if n.is_f64() => format_float(n.as_f64().unwrap_or_default()),
+        other => other.to_string(),
     }
 }
 
 fn check_pattern(
-    schema: &JsonMap<String, Json>,
+    schema: &Keywords<'_>,
     text: &str,
     node: &Node,
-    path: &KeyPath,
-    out: &mut Vec<Diagnostic>,
+    path: PathRef<'_>,
+    out: &mut Report,
 ) {
-    let Some(pattern) = schema.get("pattern").and_then(Json::as_str) else {
+    let Some((pattern, matcher)) = &schema.pattern else {
         return;
     };
-    match pattern_matches(pattern, text) {
+    match matcher.matches(text) {
         Ok(true) => {}
-        Ok(false) => out.push(error(
-            node,
-            path,
-            format!("expected a value matching `{pattern}`, found `{text}`"),
-        )),
-        Err(e) => out.push(error(
-            node,
-            path,
-            format!("the schema pattern `{pattern}` is not a valid regex: {e}"),
-        )),
+        Ok(false) => out.error(&node.span, path, || {
+            format!("expected a value matching `{pattern}`, found `{text}`")
+        }),
+        Err(e) => out.error(&node.span, path, || {
+            format!("the schema pattern `{pattern}` is not a valid regex: {e}")
+        }),
     }
 }
 
@@ -517,7 +780,7 @@ fn deprecation(key: &str, property: &Json) -> String {
 
 /// The message for a key that no `properties` or `patternProperties` entry admits where
 /// `additionalProperties` is false. `path` is the mapping's own path.
-fn unknown_key(key: &str, schema: &JsonMap<String, Json>, path: &KeyPath) -> String {
+fn unknown_key(key: &str, schema: &JsonMap<String, Json>, path: PathRef<'_>) -> String {
     let names: Vec<&str> = schema
         .get("properties")
         .and_then(Json::as_object)
@@ -529,10 +792,7 @@ fn unknown_key(key: &str, schema: &JsonMap<String, Json>, path: &KeyPath) -> Str
         .and_then(|p| p.keys().find(|k| k.as_str() != "^x-"));
     match name_pattern {
         Some(pattern) if names.is_empty() => {
-            let what = match path.0.last() {
-                Some(PathSeg::Key(parent)) => name_kind(parent),
-                _ => "key",
-            };
+            let what = path.last_key().map_or("key", name_kind);
             let rule = if pattern == "^[a-zA-Z0-9._-]+$" {
                 "names may contain only letters, digits, `.`, `_` and `-`".to_string()
             } else {

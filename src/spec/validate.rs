@@ -10,9 +10,11 @@
 
 use super::diag::{suggest, Diagnostic};
 use super::model::{DependsCondition, Network, Project, Service, VolumeType};
-use super::node::KeyPath;
-use crate::graph::{located_dependencies, DepKind, GraphError, ServiceGraph, VolumesFrom};
-use std::collections::BTreeMap;
+use super::node::{KeyPath, PathRef};
+use crate::graph::{
+    located_dependencies, visit_dependencies, DepKind, GraphError, ServiceGraph, VolumesFrom,
+};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -40,8 +42,8 @@ fn service_path(name: &str) -> KeyPath {
 }
 
 /// `base` followed by the segments of `relative`.
-fn join(base: &KeyPath, relative: KeyPath) -> KeyPath {
-    let mut path = base.clone();
+fn join(base: PathRef<'_>, relative: KeyPath) -> KeyPath {
+    let mut path = base.to_key_path();
     path.0.extend(relative.0);
     path
 }
@@ -63,11 +65,13 @@ fn undefined<'a>(
 }
 
 fn check_service(project: &Project, name: &str, service: &Service, out: &mut Vec<Diagnostic>) {
+    let services = KeyPath::root().key("services");
+    let services = PathRef::Base(&services);
     let mut check = ServiceCheck {
         project,
         name,
         service,
-        base: service_path(name),
+        base: services.key(name),
         out,
     };
     check.settings();
@@ -84,21 +88,22 @@ struct ServiceCheck<'a> {
     name: &'a str,
     service: &'a Service,
     /// `services.<name>`.
-    base: KeyPath,
+    base: PathRef<'a>,
     out: &'a mut Vec<Diagnostic>,
 }
 
 impl ServiceCheck<'_> {
-    fn error(&mut self, path: KeyPath, message: String) {
-        self.out.push(Diagnostic::at_path(path, message));
+    fn error(&mut self, path: PathRef<'_>, message: String) {
+        self.out
+            .push(Diagnostic::at_path(path.to_key_path(), message));
     }
 
     /// `image`/`build`, `scale`, `container_name`, `hostname` and `healthcheck.test`.
     fn settings(&mut self) {
-        let (name, service, base) = (self.name, self.service, self.base.clone());
+        let (name, service, base) = (self.name, self.service, self.base);
         if service.image.is_none() && service.build.is_none() {
             self.error(
-                base.clone(),
+                base,
                 format!("service `{name}` has neither `image` nor `build`: give one of them"),
             );
         }
@@ -120,7 +125,7 @@ impl ServiceCheck<'_> {
             let path = base.key("container_name");
             if !is_container_name(container_name) {
                 self.error(
-                    path.clone(),
+                    path,
                     format!(
                         "invalid container name `{container_name}`: expected a letter or digit, \
                          then letters, digits, `_`, `.` or `-`"
@@ -172,18 +177,18 @@ impl ServiceCheck<'_> {
 
     /// `network_mode`, and the `service:`/`container:` forms of `ipc` and `pid`.
     fn namespaces(&mut self) {
-        let (service, base) = (self.service, self.base.clone());
+        let (service, base) = (self.service, self.base);
         if let Some(mode) = &service.network_mode {
             let path = base.key("network_mode");
             match mode.split_once(':') {
                 _ if matches!(mode.as_str(), "none" | "host" | "bridge") => {}
                 Some(("service" | "container", "")) => self.error(
-                    path.clone(),
+                    path,
                     format!("`network_mode: {mode}` needs a name after `:`"),
                 ),
                 Some(("service" | "container", _)) => {}
                 _ => self.error(
-                    path.clone(),
+                    path,
                     format!(
                         "unknown network_mode `{mode}`: expected none, host, bridge, \
                          service:NAME or container:NAME"
@@ -209,8 +214,7 @@ impl ServiceCheck<'_> {
 
     /// References to other services, and the forms of `volumes_from` and `links`.
     fn service_references(&mut self) {
-        let (project, name, service, base) =
-            (self.project, self.name, self.service, self.base.clone());
+        let (project, name, service, base) = (self.project, self.name, self.service, self.base);
         let other_services = || {
             project
                 .services
@@ -218,7 +222,8 @@ impl ServiceCheck<'_> {
                 .map(String::as_str)
                 .filter(move |other| *other != name)
         };
-        for (relative, dependency) in located_dependencies(service) {
+        let mut undefined = Vec::new();
+        visit_dependencies(service, |at, dependency| {
             let optional = matches!(
                 dependency.kind,
                 DepKind::DependsOn {
@@ -235,12 +240,14 @@ impl ServiceCheck<'_> {
                 if let Some(close) = suggest(&dependency.service, other_services()) {
                     message.push_str(&format!(": did you mean `{close}`?"));
                 }
-                self.error(join(&base, relative), message);
+                undefined.push(Diagnostic::at_path(join(base, at.key_path()), message));
             }
-        }
+        });
+        self.out.extend(undefined);
         for (i, entry) in service.volumes_from.iter().enumerate() {
             let source = VolumesFrom::parse(entry);
-            let path = base.key("volumes_from").index(i);
+            let volumes_from = base.key("volumes_from");
+            let path = volumes_from.index(i);
             if source.name.is_empty() {
                 self.error(
                     path,
@@ -270,7 +277,7 @@ impl ServiceCheck<'_> {
 
     /// `condition: service_healthy` on a dependency that has no healthcheck.
     fn healthy_dependencies(&mut self) {
-        let (project, service, base) = (self.project, self.service, self.base.clone());
+        let (project, service, base) = (self.project, self.service, self.base);
         for (dependency, depends_on) in &service.depends_on {
             if depends_on.condition != DependsCondition::ServiceHealthy {
                 continue;
@@ -278,12 +285,13 @@ impl ServiceCheck<'_> {
             let Some(target) = project.services.get(dependency) else {
                 continue;
             };
-            let path = base.key("depends_on").key(dependency.as_str());
+            let depends_on_path = base.key("depends_on");
+            let path = depends_on_path.key(dependency.as_str());
             match &target.healthcheck {
                 // The image may define a HEALTHCHECK: only the runtime can tell.
                 None => self.out.push(Diagnostic::warning(
                     None,
-                    path,
+                    path.to_key_path(),
                     format!(
                         "`condition: service_healthy` waits for a healthcheck on `{dependency}`, \
                          which defines none: its image must have a HEALTHCHECK"
@@ -304,7 +312,7 @@ impl ServiceCheck<'_> {
 
     /// Networks, named volumes, secrets and configs the service uses must be defined.
     fn resource_references(&mut self) {
-        let (project, service, base) = (self.project, self.service, self.base.clone());
+        let (project, service, base) = (self.project, self.service, self.base);
         let networks =
             || std::iter::once("default").chain(project.networks.keys().map(String::as_str));
         for network in service.networks.keys() {
@@ -354,7 +362,7 @@ impl ServiceCheck<'_> {
 
     /// Volume and tmpfs targets are absolute paths.
     fn mount_targets(&mut self) {
-        let (service, base) = (self.service, self.base.clone());
+        let (service, base) = (self.service, self.base);
         for (i, volume) in service.volumes.iter().enumerate() {
             if !volume.target.starts_with('/') {
                 self.error(
@@ -440,7 +448,9 @@ fn check_cycles(project: &Project, out: &mut Vec<Diagnostic>) {
                     .into_iter()
                     .find(|(_, dependency)| &dependency.service == next)
             })
-            .map_or(base.clone(), |(relative, _)| join(&base, relative));
+            .map_or(base.clone(), |(relative, _)| {
+                join(PathRef::Base(&base), relative)
+            });
         out.push(Diagnostic::at_path(location, error.to_string()));
     }
 }
@@ -507,7 +517,8 @@ impl<'a> HostIp<'a> {
 /// One fixed host port, as shown in messages: `8080/tcp`, `127.0.0.1:8080/tcp`,
 /// `[::1]:8080/tcp`.
 struct Published<'a> {
-    path: KeyPath,
+    /// The service and the index of the entry in its `ports`.
+    at: (&'a str, usize),
     host: HostIp<'a>,
     port: u16,
     protocol: &'a str,
@@ -532,7 +543,10 @@ impl fmt::Display for Published<'_> {
 /// free port is picked from the range) never clash; one port on a service with several
 /// replicas is fine (rcompose balances it over them).
 fn check_ports(project: &Project, out: &mut Vec<Diagnostic>) {
-    let mut published: Vec<Published> = Vec::new();
+    // Only a port published with the same number and protocol can clash: each such
+    // group, in order.
+    let mut published: HashMap<(u16, &str), Vec<Published>> = HashMap::new();
+    let path = |(name, i): (&str, usize)| service_path(name).key("ports").index(i);
     for (name, service) in &project.services {
         for (i, port) in service.ports.iter().enumerate() {
             let Some(number) = port
@@ -544,29 +558,29 @@ fn check_ports(project: &Project, out: &mut Vec<Diagnostic>) {
                 continue;
             };
             let this = Published {
-                path: service_path(name).key("ports").index(i),
+                at: (name, i),
                 host: HostIp::new(port.host_ip.as_deref()),
                 port: number,
                 protocol: &port.protocol,
             };
-            let earlier = published.iter().find(|other| {
-                other.port == this.port
-                    && other.protocol == this.protocol
-                    && other.host.clashes(this.host)
-            });
+            let same = published.entry((this.port, this.protocol)).or_default();
+            let earlier = same.iter().find(|other| other.host.clashes(this.host));
             if let Some(other) = earlier {
                 let (shown, other_shown) = (this.to_string(), other.to_string());
                 let message = if shown == other_shown {
-                    format!("host port {shown} is already published at {}", other.path)
+                    format!(
+                        "host port {shown} is already published at {}",
+                        path(other.at)
+                    )
                 } else {
                     format!(
                         "host port {shown} overlaps {other_shown}, published at {}",
-                        other.path
+                        path(other.at)
                     )
                 };
-                out.push(Diagnostic::at_path(this.path.clone(), message));
+                out.push(Diagnostic::at_path(path(this.at), message));
             }
-            published.push(this);
+            same.push(this);
         }
     }
 }

@@ -7,9 +7,13 @@
 //! `<<`, the core-schema tags and compose's own `!reset` / `!override`.
 
 use super::diag::Diagnostic;
-use super::node::{resolve_plain_scalar, Entry, KeyPath, Mapping, Node, Span, Tag, Value};
+use super::node::{
+    format_float, resolve_plain_scalar, typed_plain_scalar, Entry, KeyPath, Mapping, Node, PathSeg,
+    Span, Tag, Value,
+};
 use indexmap::IndexMap;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -56,14 +60,14 @@ struct Built {
     size: usize,
 }
 
-/// A sequence or mapping whose end event has not come yet.
+/// A sequence or mapping whose end event has not come yet. (Its key path is not kept:
+/// the frames below it know it, see [`path_of`].)
 struct Frame {
     body: Body,
     span: Span,
     tag: Option<Tag>,
     /// saphyr's anchor id (0: none), to refuse an alias to a node from inside itself.
     anchor: usize,
-    path: KeyPath,
     /// Largest height among the children.
     height: usize,
     size: usize,
@@ -138,8 +142,22 @@ impl Builder<'_> {
                     .map(|t| classify(&t))
                     .transpose()
                     .map_err(|name| error(unknown_tag(&name)))?;
-                let (value, quoted) = scalar_value(&text, style, kind).map_err(error)?;
-                let plain = (style == ScalarStyle::Plain && kind.is_none()).then_some(&*text);
+                let typed = match kind {
+                    None if style == ScalarStyle::Plain => typed_plain_scalar(&text),
+                    _ => None,
+                };
+                let (value, quoted, written) = match typed {
+                    Some(value) => (value, false, Written::PlainTyped(&text)),
+                    None if style == ScalarStyle::Plain && kind.is_none() => (
+                        Value::String(text.into_owned()),
+                        false,
+                        Written::PlainString,
+                    ),
+                    None => {
+                        let (value, quoted) = scalar_value(text, style, kind).map_err(error)?;
+                        (value, quoted, Written::Other)
+                    }
+                };
                 let node = Node {
                     value,
                     span,
@@ -152,7 +170,7 @@ impl Builder<'_> {
                     height: 0,
                     size: 1,
                 };
-                self.finish(built, anchor, plain)?;
+                self.finish(built, anchor, written)?;
             }
             Event::SequenceStart(anchor, tag) => {
                 self.open(Body::Seq(Vec::new()), span, anchor, tag.as_deref())?;
@@ -175,12 +193,11 @@ impl Builder<'_> {
         anchor: usize,
         tag: Option<&saphyr_parser::Tag>,
     ) -> Result<(), Diagnostic> {
-        let path = self.child_path();
         let what = match body {
             Body::Seq(_) => "a list",
             Body::Map(_) => "a mapping",
         };
-        let error = |msg: String| Diagnostic::error(Some(span.clone()), path.clone(), msg);
+        let error = |msg: String| Diagnostic::error(Some(span.clone()), self.child_path(), msg);
         if self.expects_key() {
             return Err(error(format!(
                 "a mapping key must be a scalar, found {what}"
@@ -210,7 +227,6 @@ impl Builder<'_> {
             span,
             tag: compose_tag(kind),
             anchor,
-            path,
             height: 0,
             size: 1,
         });
@@ -242,7 +258,7 @@ impl Builder<'_> {
             height: frame.height + 1,
             size: frame.size,
         };
-        self.finish(built, frame.anchor, None)
+        self.finish(built, frame.anchor, Written::Other)
     }
 
     /// Copies the node an alias refers to; `index` is where its `*` is, in characters.
@@ -268,21 +284,21 @@ impl Builder<'_> {
         }
         let copy = anchored.clone();
         self.nodes = nodes;
-        self.finish(copy, 0, None)
+        self.finish(copy, 0, Written::Other)
     }
 
     /// Puts a finished node where it belongs: the document, a sequence, a mapping key or
-    /// a mapping value. `plain` is the text of an untagged plain scalar (for keys).
+    /// a mapping value. `written` is how a scalar was written (for keys).
     fn finish(
         &mut self,
         built: Built,
         anchor: usize,
-        plain: Option<&str>,
+        written: Written<'_>,
     ) -> Result<(), Diagnostic> {
         if anchor != 0 {
             self.anchors.insert(anchor, built.clone());
         }
-        let Some(frame) = self.stack.last_mut() else {
+        let Some((frame, parents)) = self.stack.split_last_mut() else {
             self.root = Some(built.node);
             return Ok(());
         };
@@ -297,8 +313,11 @@ impl Builder<'_> {
         };
         match map.key.take() {
             None => {
-                let key = key_of(&built.node, plain, &frame.path)?;
-                let span = built.node.span;
+                let Node {
+                    value, span, tag, ..
+                } = built.node;
+                let key = key_of(value, tag, written)
+                    .map_err(|msg| Diagnostic::error(Some(span.clone()), path_of(parents), msg))?;
                 let first = match &key {
                     Key::Name(name) => map.entries.get(name).map(|e| &e.key_span),
                     Key::Merge => map.merge.as_ref().map(|m| &m.key_span),
@@ -312,7 +331,7 @@ impl Builder<'_> {
                         "duplicate key `{shown}` (first defined at {}:{})",
                         first.line, first.col
                     );
-                    return Err(Diagnostic::error(Some(span), frame.path.clone(), msg));
+                    return Err(Diagnostic::error(Some(span), path_of(parents), msg));
                 }
                 map.key = Some((key, span));
             }
@@ -323,7 +342,7 @@ impl Builder<'_> {
                 map.entries.insert(name, Entry { key_span, value });
             }
             Some((Key::Merge, key_span)) => {
-                let path = frame.path.key("<<");
+                let path = path_of(parents).key("<<");
                 let (maps, levels) = merge_sources(built.node, path)?;
                 frame.height = frame.height.max(built.height.saturating_sub(levels));
                 frame.size += built.size;
@@ -339,23 +358,9 @@ impl Builder<'_> {
         matches!(self.stack.last(), Some(Frame { body: Body::Map(m), .. }) if m.key.is_none())
     }
 
-    /// The key path of the node that comes next.
+    /// The key path of the node that comes next (a mapping key: the mapping's path).
     fn child_path(&self) -> KeyPath {
-        let Some(frame) = self.stack.last() else {
-            return KeyPath::root();
-        };
-        match &frame.body {
-            Body::Seq(items) => frame.path.index(items.len()),
-            Body::Map(MapBody {
-                key: Some((Key::Name(name), _)),
-                ..
-            }) => frame.path.key(name.as_str()),
-            Body::Map(MapBody {
-                key: Some((Key::Merge, _)),
-                ..
-            }) => frame.path.key("<<"),
-            Body::Map(_) => frame.path.clone(),
-        }
+        path_of(&self.stack)
     }
 
     /// Our 1-based span from saphyr's marker (1-based line, 0-based column).
@@ -379,6 +384,28 @@ impl Builder<'_> {
         };
         Diagnostic::error(Some(span), self.child_path(), message)
     }
+}
+
+/// The key path of the node that comes next inside the innermost of `frames`: each
+/// frame leads to its next child, by the key waiting for its value or the index of its
+/// next item (a mapping waiting for a key leads nowhere further).
+fn path_of(frames: &[Frame]) -> KeyPath {
+    let mut path = KeyPath::root();
+    for frame in frames {
+        match &frame.body {
+            Body::Seq(items) => path.0.push(PathSeg::Index(items.len())),
+            Body::Map(MapBody {
+                key: Some((Key::Name(name), _)),
+                ..
+            }) => path.0.push(PathSeg::Key(name.clone())),
+            Body::Map(MapBody {
+                key: Some((Key::Merge, _)),
+                ..
+            }) => path.0.push(PathSeg::Key("<<".into())),
+            Body::Map(_) => {}
+        }
+    }
+    path
 }
 
 /// What a YAML tag means to compose, or the tag as written when it means nothing.
@@ -431,16 +458,16 @@ fn compose_tag(kind: Option<TagKind>) -> Option<Tag> {
 /// The value of a scalar and whether it is a string by the way it was written (quotes,
 /// block style, `!!str`), which later re-typing after interpolation must respect.
 fn scalar_value(
-    text: &str,
+    text: Cow<'_, str>,
     style: ScalarStyle,
     kind: Option<TagKind>,
 ) -> Result<(Value, bool), String> {
-    let resolved = || resolve_plain_scalar(text);
+    let resolved = || resolve_plain_scalar(&text);
     let mismatch = |kind, what| format!("`{}` value `{text}` is not {what}", tag_name(kind));
     match kind {
         None | Some(TagKind::Compose(_)) if style == ScalarStyle::Plain => Ok((resolved(), false)),
         None | Some(TagKind::Compose(_)) | Some(TagKind::Str) => {
-            Ok((Value::String(text.to_string()), true))
+            Ok((Value::String(text.into_owned()), true))
         }
         Some(kind @ TagKind::Int) => match resolved() {
             Value::Int(i) => Ok((Value::Int(i), false)),
@@ -468,36 +495,48 @@ fn scalar_value(
     }
 }
 
-/// A mapping key from its node: scalars become their text (`plain` is the text of an
-/// untagged plain scalar as written, so `0x1F:` stays `0x1F`); the plain key `<<` merges.
-fn key_of(node: &Node, plain: Option<&str>, path: &KeyPath) -> Result<Key, Diagnostic> {
-    let error = |msg: String| Diagnostic::error(Some(node.span.clone()), path.clone(), msg);
-    if let Some(tag) = node.tag {
+/// How a scalar was written, which decides what it means as a mapping key.
+#[derive(Clone, Copy)]
+enum Written<'t> {
+    /// Quoted, a block scalar, tagged, or no scalar (a collection, an alias's copy).
+    Other,
+    /// Plain and untagged, a string (the plain `<<` is the merge key).
+    PlainString,
+    /// Plain and untagged, typed by the core schema (`3`, `true`, `~`): its text as
+    /// written, which is the key (`0x1F:` stays `0x1F`).
+    PlainTyped(&'t str),
+}
+
+/// A mapping key from its node's value and tag and how it was written (see
+/// [`Written`]), or what is wrong with it: scalars become their text.
+fn key_of(value: Value, tag: Option<Tag>, written: Written<'_>) -> Result<Key, String> {
+    if let Some(tag) = tag {
         let name = tag_name(TagKind::Compose(tag));
-        return Err(error(format!("`{name}` tags a value, not a mapping key")));
+        return Err(format!("`{name}` tags a value, not a mapping key"));
     }
-    if let Some(text) = plain {
-        if text == "<<" {
-            return Ok(Key::Merge);
-        }
-        return match resolve_plain_scalar(text) {
-            Value::Null if text.is_empty() => Err(error("a mapping key cannot be null".into())),
-            Value::Null => Err(error(format!(
-                "mapping key `{text}` is null in YAML; quote it (\"{text}\") to use it as text"
-            ))),
-            _ => Ok(Key::Name(text.to_string())),
-        };
+    match (value, written) {
+        (Value::String(s), Written::PlainString) if s == "<<" => Ok(Key::Merge),
+        (Value::Null, Written::PlainTyped("")) => Err("a mapping key cannot be null".into()),
+        (Value::Null, Written::PlainTyped(text)) => Err(format!(
+            "mapping key `{text}` is null in YAML; quote it (\"{text}\") to use it as text"
+        )),
+        (_, Written::PlainTyped(text)) => Ok(Key::Name(text.to_string())),
+        (value, _) => key_text(value),
     }
-    match &node.value {
-        Value::String(s) => Ok(Key::Name(s.clone())),
-        Value::Null => Err(error("a mapping key cannot be null".into())),
-        Value::Seq(_) | Value::Map(_) => Err(error(format!(
+}
+
+/// The text of a scalar that was not written plain, as a mapping key.
+fn key_text(value: Value) -> Result<Key, String> {
+    match value {
+        Value::String(s) => Ok(Key::Name(s)),
+        Value::Null => Err("a mapping key cannot be null".into()),
+        Value::Seq(_) | Value::Map(_) => Err(format!(
             "a mapping key must be a scalar, found {}",
-            node.kind_name()
-        ))),
-        Value::Bool(_) | Value::Int(_) | Value::Float(_) => {
-            Ok(Key::Name(node.scalar_text().unwrap_or_default()))
-        }
+            value.kind_name()
+        )),
+        Value::Bool(b) => Ok(Key::Name(b.to_string())),
+        Value::Int(i) => Ok(Key::Name(i.to_string())),
+        Value::Float(x) => Ok(Key::Name(format_float(x))),
     }
 }
 
