@@ -318,11 +318,13 @@ fn read_only_binds_refuse_writes_and_writable_ones_reach_the_host() {
             source: ro.clone(),
             target: PathBuf::from("/data"),
             readonly: true,
+            copy_up: false,
         },
         Mount::Bind {
             source: rw.clone(),
             target: PathBuf::from("/rw"),
             readonly: false,
+            copy_up: false,
         },
     ];
     let ran = fixture.run(spec);
@@ -481,6 +483,7 @@ fn setup_failures_name_the_step_and_the_errno() {
         source: fixture.path("no-such-source"),
         target: PathBuf::from("/data"),
         readonly: false,
+        copy_up: false,
     }];
     let err = fixture.run(spec).result.unwrap_err();
     match &err {
@@ -520,11 +523,13 @@ fn a_bind_target_through_a_symlink_stays_in_the_rootfs() {
             source: source.clone(),
             target: PathBuf::from(format!("/link/{unique}-dir")),
             readonly: false,
+            copy_up: false,
         },
         Mount::Bind {
             source: file,
             target: PathBuf::from(format!("/up/{unique}-file")),
             readonly: true,
+            copy_up: false,
         },
     ];
     let out = fixture.run(spec).ok();
@@ -544,6 +549,7 @@ fn a_bind_target_through_a_symlink_stays_in_the_rootfs() {
         source,
         target: PathBuf::from("/link"),
         readonly: true,
+        copy_up: false,
     }];
     assert_eq!(fixture.run(spec).ok(), "marker\n");
     assert!(!Path::new("/etc/marker").exists());

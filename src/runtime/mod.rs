@@ -42,4 +42,7 @@ mod sys;
 pub use container::{ExitStatus, RunningContainer, Runtime, StdioSource, StdioSpec};
 pub use error::{ExecFailure, RuntimeError, Step};
 pub use helper::{HelperArgs, HELPER_SUBCOMMAND};
-pub use spec::{ContainerSpec, EtcFiles, Mount, Network, Rootfs, SpecError, User, ValidSpec};
+pub use spec::{
+    CgroupJoin, CgroupMount, CgroupV1Mount, ContainerSpec, Device, EtcFiles, Mount, Network,
+    Rlimit, Rootfs, Seccomp, SpecError, User, ValidSpec,
+};

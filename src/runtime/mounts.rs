@@ -214,6 +214,7 @@ fn mount_op(mount: &Mount) -> MountOp {
             source,
             target,
             readonly,
+            ..
         } => MountOp {
             source: MountSource::Bind(source.clone()),
             target: target.clone(),
@@ -351,11 +352,13 @@ mod tests {
                 source: PathBuf::from("/vol/logs"),
                 target: PathBuf::from("/data/logs"),
                 readonly: false,
+                copy_up: false,
             },
             Mount::Bind {
                 source: PathBuf::from("/vol/data"),
                 target: PathBuf::from("/data"),
                 readonly: true,
+                copy_up: false,
             },
             Mount::Tmpfs {
                 target: PathBuf::from("/dev/mqueue/"),

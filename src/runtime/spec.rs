@@ -56,6 +56,110 @@ pub struct ContainerSpec {
     pub etc_files: EtcFiles,
     /// Size of `/dev/shm` in bytes.
     pub shm_size: u64,
+    /// The cgroup PID 1 joins before it unshares its cgroup namespace, and how the
+    /// container sees it under `/sys/fs/cgroup` (read-only); `None` stays in the caller's.
+    #[serde(default)]
+    pub cgroup: Option<CgroupJoin>,
+    /// The seccomp filter installed just before the program runs.
+    #[serde(default)]
+    pub seccomp: Seccomp,
+    /// Run a tiny init as PID 1 that forwards signals to the program and reaps zombies
+    /// (`init: true`).
+    #[serde(default)]
+    pub init: bool,
+    /// Standard input is a terminal: PID 1 starts a session and makes it its
+    /// controlling terminal (`tty: true`).
+    #[serde(default)]
+    pub tty: bool,
+    /// Resource limits (`ulimits`); none is changed unless listed.
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    /// Namespaced kernel parameters written under `/proc/sys` (`sysctls`).
+    #[serde(default)]
+    pub sysctls: IndexMap<String, String>,
+    /// Host device nodes made available in the container (`devices`).
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    /// When set, the helper captures the program's stdout and stderr into this file,
+    /// one JSON object per line (see `runtime::logfile`), instead of passing its own
+    /// standard streams on.
+    #[serde(default)]
+    pub log: Option<PathBuf>,
+    /// When set, the helper writes the exit status here (JSON, atomically) before it
+    /// exits, so that an engine started later learns how the container ended.
+    #[serde(default)]
+    pub exit_file: Option<PathBuf>,
+}
+
+/// The cgroup a container runs in (made by `runtime::cgroup`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgroupJoin {
+    /// The `cgroup.procs` files PID 1 writes its PID into (one per v1 hierarchy, one
+    /// on v2).
+    pub procs: Vec<PathBuf>,
+    /// What is mounted at `/sys/fs/cgroup` inside the container.
+    pub mount: CgroupMount,
+}
+
+/// The container's view of its cgroup, mounted read-only at `/sys/fs/cgroup` after it
+/// has its own cgroup namespace (so its cgroup is the root it sees).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CgroupMount {
+    /// A `cgroup2` mount.
+    V2,
+    /// A tmpfs with one `cgroup` mount per v1 hierarchy.
+    V1 {
+        /// The hierarchies.
+        hierarchies: Vec<CgroupV1Mount>,
+    },
+}
+
+/// One v1 hierarchy as mounted in the container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgroupV1Mount {
+    /// Directory name under `/sys/fs/cgroup` (`memory`, `cpu,cpuacct`, `systemd`).
+    pub dir: String,
+    /// The `cgroup` mount's options naming the hierarchy (`memory`, `cpu,cpuacct`,
+    /// `name=systemd`).
+    pub options: String,
+}
+
+/// The seccomp filter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seccomp {
+    /// Docker's default profile.
+    #[default]
+    Default,
+    /// No filter (`security_opt: [seccomp=unconfined]`, or `privileged`).
+    Unconfined,
+}
+
+/// One resource limit, as `setrlimit` takes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rlimit {
+    /// Compose's name: `nofile`, `nproc`, `core`, `memlock`, `stack`, ...
+    pub name: String,
+    /// Soft limit.
+    pub soft: u64,
+    /// Hard limit.
+    pub hard: u64,
+}
+
+/// A host device node made available in the container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Device {
+    /// The device node on the host.
+    pub source: PathBuf,
+    /// Path in the container.
+    pub target: PathBuf,
+    /// `r`, `w` and `m` (compose's `cgroup_permissions`; default `rwm`).
+    pub permissions: String,
 }
 
 /// The container's root filesystem.
@@ -106,6 +210,10 @@ pub enum Mount {
         target: PathBuf,
         /// Read-only.
         readonly: bool,
+        /// A new named volume: when `source` is an empty directory, the root
+        /// filesystem's content at `target` is copied into it first (Docker's copy-up).
+        #[serde(default)]
+        copy_up: bool,
     },
     /// A fresh tmpfs (`nosuid,nodev,noexec`, as Docker mounts them).
     Tmpfs {
@@ -184,6 +292,15 @@ impl ContainerSpec {
             network: Network::None,
             etc_files: EtcFiles::default(),
             shm_size: DEFAULT_SHM_SIZE,
+            cgroup: None,
+            seccomp: Seccomp::Default,
+            init: false,
+            tty: false,
+            rlimits: Vec::new(),
+            sysctls: IndexMap::new(),
+            devices: Vec::new(),
+            log: None,
+            exit_file: None,
         }
     }
 
@@ -483,6 +600,7 @@ mod tests {
                 source: PathBuf::from("data"),
                 target: PathBuf::from("/data"),
                 readonly: false,
+                copy_up: false,
             })),
             "mounts[0].source must be an absolute path, got data"
         );
