@@ -5,7 +5,9 @@
 //! touches the kernel.
 
 pub mod cli;
+pub mod engine;
 pub mod graph;
 pub mod image;
+pub mod plan;
 pub mod runtime;
 pub mod spec;

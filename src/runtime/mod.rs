@@ -33,6 +33,7 @@ pub mod exec;
 pub mod fs;
 pub mod helper;
 mod init;
+pub mod logfile;
 mod message;
 pub mod mounts;
 pub mod resolve;

@@ -1,0 +1,14 @@
+//! The engine: one long-lived process per root that owns all mutable state (see
+//! DESIGN.md, "One engine process per host"), and the CLI's way of talking to it.
+//!
+//! - [`layout`]: where everything lives under the root and the run directory.
+//! - [`protocol`]: the requests and events; [`wire`]: their framing on the socket,
+//!   descriptors included; [`client`]: the CLI's side.
+
+pub mod client;
+pub mod layout;
+pub mod protocol;
+pub mod wire;
+
+pub use client::{Call, Client, ClientError};
+pub use layout::Layout;
