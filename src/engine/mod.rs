@@ -4,11 +4,19 @@
 //! - [`layout`]: where everything lives under the root and the run directory.
 //! - [`protocol`]: the requests and events; [`wire`]: their framing on the socket,
 //!   descriptors included; [`client`]: the CLI's side.
+//! - [`server`]: the engine process ([`run_engine`]): the lock, the socket, one task
+//!   per connection; its requests are served by `images` (the image store),
+//!   `containers` (run, exec, stop, rm, ps, volumes, adoption at start) and `logs`.
 
 pub mod client;
+mod containers;
+mod images;
 pub mod layout;
+mod logs;
 pub mod protocol;
+pub mod server;
 pub mod wire;
 
 pub use client::{Call, Client, ClientError};
 pub use layout::Layout;
+pub use server::{run_engine, EngineError};
