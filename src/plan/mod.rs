@@ -1,0 +1,13 @@
+//! Planning: what to ask the runtime for, decided from the project. Everything here is
+//! pure (no file, network or kernel access) and tested without root.
+//!
+//! - [`container`]: one service's container ([`ContainerPlan`]) from the normalized
+//!   service, its image's config and `run`'s overrides, with Docker's and compose's rules.
+//! - [`user`]: `user:` and `group_add` resolved to numeric ids against the image's
+//!   `/etc/passwd` and `/etc/group` text, as Docker does.
+
+pub mod container;
+pub mod user;
+
+pub use container::{plan_container, ContainerPlan, Limits, PlanError, PlannedMount, RunOverrides};
+pub use user::{resolve_user, UserError};
