@@ -1,0 +1,1138 @@
+//! One service's container, planned: the program, environment, user, mounts, limits and
+//! isolation a container of the service gets, decided from the normalized service, its
+//! image's config and `run`'s overrides with Docker's rules (moby's `merge` of image and
+//! container config, compose's `getCreateConfigs` and `run` options).
+//!
+//! What the plan leaves to the engine: the image's root filesystem, resolving the user
+//! against the image's files ([`super::user`]), creating volumes and host paths,
+//! `volumes_from` (carried as written), `/etc/hosts` and `/etc/resolv.conf` (`dns*`,
+//! `extra_hosts`), ports, healthchecks, restart policies and logging. Keys that would
+//! change what the container does and that rcompose can't do yet are refused with a
+//! [`PlanError`] rather than ignored.
+
+use crate::image::ImageConfig;
+use crate::runtime::exec::DEFAULT_PATH;
+use crate::runtime::spec::DEFAULT_SHM_SIZE;
+use crate::runtime::{Device, Network, Rlimit, Seccomp};
+use crate::spec::model::{Project, Service, ServiceVolume, Ulimit, VolumeType};
+use crate::spec::paths;
+use crate::spec::syntax;
+use crate::spec::units::{ByteSize, SwapLimit};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `rcompose run` changes in the service's container (the CLI resolves relative
+/// paths and `-e NAME` values before sending them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOverrides {
+    /// `--name`: the engine names the container from it; the plan takes the name it is
+    /// given as `container_name`.
+    pub name: Option<String>,
+    /// `-e NAME=VALUE`, over the service's environment. `NAME` alone is a variable the
+    /// CLI did not find: ignored, as compose ignores it.
+    pub env: Vec<String>,
+    /// `-v` in the short syntax; a bind source must be absolute. Replaces a service
+    /// volume at the same target.
+    pub volumes: Vec<String>,
+    /// `-u`: over `user:` and the image's USER.
+    pub user: Option<String>,
+    /// `-w`: over `working_dir:` and the image's WORKDIR.
+    pub workdir: Option<String>,
+    /// `--entrypoint`, split as a shell would; `""` clears the entrypoint. Without a
+    /// command it also drops the service's `command:`, as compose does.
+    pub entrypoint: Option<String>,
+    /// The command after the service name, over `command:`.
+    pub command: Option<Vec<String>>,
+    /// Allocate a terminal (on top of the service's `tty:`).
+    pub tty: bool,
+    /// Keep standard input open (on top of the service's `stdin_open:`).
+    pub interactive: bool,
+}
+
+/// Resource limits of the container's cgroup, with the meaning of `runtime::cgroup`'s
+/// `CgroupLimits` (which takes this place once both are merged).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Memory limit in bytes.
+    pub memory: Option<u64>,
+    /// Memory plus swap in bytes, like Docker's `--memory-swap`; `-1` is unlimited swap.
+    pub memory_swap: Option<i64>,
+    /// A number of CPUs, e.g. `0.5`.
+    pub cpus: Option<f64>,
+    /// Relative CPU weight (2 to 262144).
+    pub cpu_shares: Option<u64>,
+    /// CPUs the container may run on, e.g. `0-2,4`.
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use.
+    pub cpuset_mems: Option<String>,
+    /// Most processes at once; `-1` or `0` is unlimited.
+    pub pids: Option<i64>,
+}
+
+/// One mount of the container, before the engine turns volumes into host paths.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlannedMount {
+    /// A host path.
+    Bind {
+        /// Absolute host path.
+        source: PathBuf,
+        /// Path in the container.
+        target: PathBuf,
+        /// Read-only.
+        readonly: bool,
+        /// Create a missing source directory (the short syntax); otherwise a missing
+        /// source is an error.
+        create_host_path: bool,
+    },
+    /// A named volume.
+    Volume {
+        /// The volume's full name, e.g. `<project>_data`, or an external volume's name.
+        name: String,
+        /// Path in the container.
+        target: PathBuf,
+        /// Read-only.
+        readonly: bool,
+        /// Don't copy the image's content at the target into a new volume.
+        nocopy: bool,
+        /// The volume must exist already (`external: true`).
+        external: bool,
+    },
+    /// A new anonymous volume: an image VOLUME, or a volume entry without a source.
+    Anonymous {
+        /// Path in the container.
+        target: PathBuf,
+    },
+    /// A fresh tmpfs (`nosuid,nodev,noexec`).
+    Tmpfs {
+        /// Path in the container.
+        target: PathBuf,
+        /// Size limit in bytes.
+        size: Option<u64>,
+        /// Permission bits of its root directory.
+        mode: Option<u32>,
+    },
+}
+
+impl PlannedMount {
+    /// Path in the container.
+    pub fn target(&self) -> &std::path::Path {
+        match self {
+            PlannedMount::Bind { target, .. }
+            | PlannedMount::Volume { target, .. }
+            | PlannedMount::Anonymous { target }
+            | PlannedMount::Tmpfs { target, .. } => target,
+        }
+    }
+}
+
+/// Everything about one container of a service that the project, the image and `run`
+/// decide. The engine adds the root filesystem, resolves `user`, creates volumes and
+/// host paths and turns this into a `runtime::ContainerSpec`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContainerPlan {
+    /// Entrypoint + command.
+    pub argv: Vec<String>,
+    /// The environment as Docker builds it: `PATH`, `HOSTNAME`, `TERM` (with a tty),
+    /// then the image's, the service's and `run -e`'s variables.
+    pub env: IndexMap<String, String>,
+    /// Working directory (absolute).
+    pub cwd: PathBuf,
+    /// `user`, `uid`, `user:group` or `uid:gid`; `""` is root. Resolved later by
+    /// [`super::resolve_user`].
+    pub user: String,
+    /// `group_add`: group names or gids, resolved with `user`.
+    pub group_add: Vec<String>,
+    /// The container's hostname.
+    pub hostname: String,
+    /// The NIS domain name.
+    pub domainname: Option<String>,
+    /// Volumes, binds, tmpfs, secrets and configs, then the image's VOLUMEs that no
+    /// mount covers.
+    pub mounts: Vec<PlannedMount>,
+    /// `volumes_from` entries as written (`service[:ro|rw]`, `container:name[:ro|rw]`),
+    /// for the engine to resolve.
+    pub volumes_from: Vec<String>,
+    /// Mount the root filesystem read-only.
+    pub readonly_rootfs: bool,
+    /// All capabilities, no masked paths, no seccomp filter.
+    pub privileged: bool,
+    /// `cap_add` as written.
+    pub cap_add: Vec<String>,
+    /// `cap_drop` as written.
+    pub cap_drop: Vec<String>,
+    /// `security_opt: [no-new-privileges]`.
+    pub no_new_privileges: bool,
+    /// The seccomp filter (unconfined when privileged).
+    pub seccomp: Seccomp,
+    /// Namespaced kernel parameters.
+    pub sysctls: IndexMap<String, String>,
+    /// `ulimits`, by name.
+    pub rlimits: Vec<Rlimit>,
+    /// Host devices.
+    pub devices: Vec<Device>,
+    /// Size of `/dev/shm` in bytes.
+    pub shm_size: u64,
+    /// Run a tiny init as PID 1.
+    pub init: bool,
+    /// Standard input is a terminal.
+    pub tty: bool,
+    /// Keep standard input open.
+    pub stdin_open: bool,
+    /// The signal that asks the container to stop.
+    pub stop_signal: i32,
+    /// How long to wait after `stop_signal` before killing.
+    pub stop_grace_period: Duration,
+    /// cgroup limits.
+    pub limits: Limits,
+    /// The network namespace.
+    pub network: Network,
+    /// The image's labels, then the service's over them.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Why a service can't be planned as a container. Each names the service and the key,
+/// says what is wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The project has no such service.
+    #[error("no service {service:?} in project {project:?}: check the service name")]
+    UnknownService { project: String, service: String },
+    /// Neither the service, `run`, nor the image gives a program.
+    #[error(
+        "service {service:?} has no command to run: neither the service nor its image sets \
+         a command or an entrypoint; set `command:` or give a command to `run`"
+    )]
+    NoCommand { service: String },
+    /// A path that must be absolute is not.
+    #[error(
+        "service {service:?}: {key} {path:?} is not an absolute path: use a path starting with /"
+    )]
+    NotAbsolute {
+        service: String,
+        key: String,
+        path: String,
+    },
+    /// The service needs a bridge network.
+    #[error(
+        "service {service:?} needs a bridge network ({reason}), and bridge networks are not \
+         supported yet (they come with `up`, issue 4): set `network_mode: none` or \
+         `network_mode: host` for now"
+    )]
+    NetworkNotSupported { service: String, reason: String },
+    /// A key rcompose can't honour yet, which would change the container if ignored.
+    #[error("service {service:?}: {key} is not supported yet: {hint}")]
+    Unsupported {
+        service: String,
+        key: String,
+        hint: String,
+    },
+    /// A reference to a volume, secret or config the project doesn't define.
+    #[error(
+        "service {service:?}: {key} refers to undefined {kind} {name:?}: define it under \
+         the top-level `{kind}s`"
+    )]
+    Undefined {
+        service: String,
+        key: String,
+        kind: &'static str,
+        name: String,
+    },
+    /// A value that can't be used as it is.
+    #[error("service {service:?}: {key} {value:?} is invalid: {reason}")]
+    Invalid {
+        service: String,
+        key: String,
+        value: String,
+        reason: String,
+    },
+    /// Two mounts at the same path in the container.
+    #[error("service {service:?}: {first} and {second} both mount {target}: keep one of them")]
+    DuplicateMount {
+        service: String,
+        target: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// Docker's default grace period between the stop signal and SIGKILL.
+const DEFAULT_STOP_GRACE_PERIOD: Duration = Duration::from_secs(10);
+/// SIGTERM, Docker's default stop signal.
+const SIGTERM: i32 = 15;
+/// The longest hostname taken from the container name (a DNS label).
+const MAX_HOSTNAME: usize = 63;
+/// Docker's smallest memory limit (6 MiB).
+const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+/// The kernel's range of CPU shares; Docker clamps to it.
+const CPU_SHARES: (u64, u64) = (2, 262_144);
+/// The resource names `ulimits` takes (Docker's).
+const ULIMITS: [&str; 15] = [
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+/// Keys kept in `Service::unsupported` that don't change the container itself.
+const HARMLESS_UNSUPPORTED: [&str; 2] = ["attach", "develop"];
+
+/// Plans the container `container_name` of `service` in `project`, from the image's
+/// config and `run`'s overrides (all defaults for `up`).
+pub fn plan_container(
+    project: &Project,
+    service: &str,
+    image: &ImageConfig,
+    overrides: &RunOverrides,
+    container_name: &str,
+) -> Result<ContainerPlan, PlanError> {
+    let Some(svc) = project.services.get(service) else {
+        return Err(PlanError::UnknownService {
+            project: project.name.clone(),
+            service: service.to_string(),
+        });
+    };
+    let planner = Planner {
+        project,
+        name: service,
+        service: svc,
+        image,
+        overrides,
+    };
+    planner.refuse_unsupported()?;
+    let network = planner.network()?;
+    let tty = svc.tty || overrides.tty;
+    let hostname = svc
+        .hostname
+        .clone()
+        .unwrap_or_else(|| truncate(container_name, MAX_HOSTNAME).to_string());
+    let (no_new_privileges, seccomp) = planner.security_opts()?;
+    Ok(ContainerPlan {
+        argv: planner.argv()?,
+        env: planner.env(&hostname, tty)?,
+        cwd: planner.cwd()?,
+        user: non_empty(overrides.user.as_deref())
+            .or(svc.user.as_deref())
+            .unwrap_or(&image.user)
+            .to_string(),
+        group_add: svc.group_add.clone(),
+        hostname,
+        domainname: svc.domainname.clone(),
+        mounts: planner.mounts()?,
+        volumes_from: svc.volumes_from.clone(),
+        readonly_rootfs: svc.read_only,
+        privileged: svc.privileged,
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        no_new_privileges,
+        seccomp: if svc.privileged {
+            Seccomp::Unconfined
+        } else {
+            seccomp
+        },
+        sysctls: svc
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        rlimits: planner.rlimits()?,
+        devices: planner.devices()?,
+        shm_size: svc
+            .shm_size
+            .map(|size| size.0)
+            .filter(|size| *size > 0)
+            .unwrap_or(DEFAULT_SHM_SIZE),
+        init: svc.init.unwrap_or(false),
+        tty,
+        stdin_open: svc.stdin_open || overrides.interactive,
+        stop_signal: planner.stop_signal()?,
+        stop_grace_period: svc
+            .stop_grace_period
+            .map(|period| period.as_std())
+            .unwrap_or(DEFAULT_STOP_GRACE_PERIOD),
+        limits: planner.limits()?,
+        network,
+        labels: image
+            .labels
+            .iter()
+            .chain(&svc.labels)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    })
+}
+
+/// `Some` only for a non-empty value (compose ignores empty `run` flags).
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|value| !value.is_empty())
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character.
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+/// The inputs of one plan, so each rule is a small method.
+struct Planner<'a> {
+    project: &'a Project,
+    /// The service's name.
+    name: &'a str,
+    service: &'a Service,
+    image: &'a ImageConfig,
+    overrides: &'a RunOverrides,
+}
+
+impl Planner<'_> {
+    fn unsupported(&self, key: impl Into<String>, hint: impl Into<String>) -> PlanError {
+        PlanError::Unsupported {
+            service: self.name.to_string(),
+            key: key.into(),
+            hint: hint.into(),
+        }
+    }
+
+    fn invalid(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> PlanError {
+        PlanError::Invalid {
+            service: self.name.to_string(),
+            key: key.into(),
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    fn not_absolute(&self, key: impl Into<String>, path: &str) -> PlanError {
+        PlanError::NotAbsolute {
+            service: self.name.to_string(),
+            key: key.into(),
+            path: path.to_string(),
+        }
+    }
+
+    /// Keys that would change the container if ignored and that rcompose can't do yet.
+    fn refuse_unsupported(&self) -> Result<(), PlanError> {
+        let svc = self.service;
+        if let Some(ipc) = svc.ipc.as_deref() {
+            // Docker's `private` and `shareable` are what every container gets here.
+            if !matches!(ipc, "" | "private" | "shareable") {
+                return Err(self.unsupported(
+                    format!("`ipc: {ipc}`"),
+                    "each container has its own IPC namespace; remove `ipc`",
+                ));
+            }
+        }
+        if let Some(pid) = svc.pid.as_deref().filter(|pid| !pid.is_empty()) {
+            return Err(self.unsupported(
+                format!("`pid: {pid}`"),
+                "each container has its own PID namespace; remove `pid`",
+            ));
+        }
+        if let Some(mode) = svc.userns_mode.as_deref() {
+            // `host` (no user namespace) is what every container gets here.
+            if !matches!(mode, "" | "host") {
+                return Err(self.unsupported(
+                    format!("`userns_mode: {mode}`"),
+                    "containers run without a user namespace; remove `userns_mode`",
+                ));
+            }
+        }
+        if !svc.links.is_empty() || !svc.external_links.is_empty() {
+            let key = if svc.links.is_empty() {
+                "`external_links`"
+            } else {
+                "`links`"
+            };
+            return Err(self.unsupported(
+                key,
+                "links need a bridge network (they come with `up`, issue 4); remove them",
+            ));
+        }
+        if let Some(deploy) = &svc.deploy {
+            let devices = [&deploy.resources.limits, &deploy.resources.reservations]
+                .into_iter()
+                .flatten()
+                .any(|r| r.devices.is_some() || r.generic_resources.is_some());
+            if devices {
+                return Err(self.unsupported(
+                    "`deploy.resources` devices (GPUs and other generic resources)",
+                    "remove them, or map device nodes with `devices:`",
+                ));
+            }
+        }
+        for (key, value) in &svc.unsupported {
+            let default = value.is_null()
+                || *value == serde_json::Value::Bool(false)
+                || (key == "cgroup" && value == "private");
+            if !default && !HARMLESS_UNSUPPORTED.contains(&key.as_str()) {
+                return Err(self.unsupported(
+                    format!("`{key}`"),
+                    format!("remove `{key}` to run the service without it"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `network_mode: none` and `host`; anything needing a bridge is refused.
+    fn network(&self) -> Result<Network, PlanError> {
+        let svc = self.service;
+        let needs_bridge = |reason: String| PlanError::NetworkNotSupported {
+            service: self.name.to_string(),
+            reason,
+        };
+        match svc.network_mode.as_deref() {
+            Some("none") => Ok(Network::None),
+            Some("host") => Ok(Network::Host),
+            Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => {
+                Err(self.unsupported(
+                    format!("`network_mode: {mode}`"),
+                    "joining another container's network namespace comes later; use \
+                     `network_mode: none` or `host` for now",
+                ))
+            }
+            Some(mode) => Err(needs_bridge(format!("network_mode: {mode}"))),
+            None if svc.networks.is_empty() => Err(needs_bridge(
+                "no `network_mode`, so it joins the project's default network".to_string(),
+            )),
+            None => Err(needs_bridge(format!(
+                "networks: {}",
+                svc.networks.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Entrypoint + command, as Docker merges them with the image's: a non-empty
+    /// entrypoint runs with the given command only (the image's CMD is dropped); without
+    /// one, an empty or missing command takes the image's CMD, and the image's
+    /// ENTRYPOINT stays unless the entrypoint was set (to empty).
+    fn argv(&self) -> Result<Vec<String>, PlanError> {
+        let overrides = self.overrides;
+        let run_entrypoint = match &overrides.entrypoint {
+            Some(text) => Some(
+                syntax::split_command(text)
+                    .map_err(|reason| self.invalid("run --entrypoint", text.as_str(), reason))?,
+            ),
+            None => None,
+        };
+        let entrypoint = run_entrypoint
+            .clone()
+            .or_else(|| self.service.entrypoint.clone());
+        let command = match (&overrides.command, &run_entrypoint) {
+            (Some(command), _) => Some(command.clone()),
+            // `run --entrypoint` without a command drops the service's command.
+            (None, Some(_)) => Some(Vec::new()),
+            (None, None) => self.service.command.clone(),
+        };
+        let argv = match entrypoint {
+            Some(entrypoint) if !entrypoint.is_empty() => {
+                let mut argv = entrypoint;
+                argv.extend(command.unwrap_or_default());
+                argv
+            }
+            entrypoint => {
+                let command = command
+                    .filter(|command| !command.is_empty())
+                    .or_else(|| self.image.cmd.clone())
+                    .unwrap_or_default();
+                let mut argv = match entrypoint {
+                    Some(_) => Vec::new(),
+                    None => self.image.entrypoint.clone().unwrap_or_default(),
+                };
+                argv.extend(command);
+                argv
+            }
+        };
+        if argv.is_empty() {
+            return Err(PlanError::NoCommand {
+                service: self.name.to_string(),
+            });
+        }
+        Ok(argv)
+    }
+
+    /// Docker's environment: `PATH`, `HOSTNAME`, `TERM=xterm` with a tty, then the
+    /// image's variables, then the service's (`env_file`s are merged into them; a name
+    /// without a value unsets it), then `run -e`.
+    fn env(&self, hostname: &str, tty: bool) -> Result<IndexMap<String, String>, PlanError> {
+        let mut env = IndexMap::new();
+        env.insert("PATH".to_string(), DEFAULT_PATH.to_string());
+        env.insert("HOSTNAME".to_string(), hostname.to_string());
+        if tty {
+            env.insert("TERM".to_string(), "xterm".to_string());
+        }
+        for entry in &self.image.env {
+            if let Some((name, value)) = entry.split_once('=') {
+                env.insert(name.to_string(), value.to_string());
+            }
+        }
+        for (name, value) in &self.service.environment {
+            match value {
+                Some(value) => {
+                    env.insert(name.clone(), value.clone());
+                }
+                None => {
+                    env.shift_remove(name);
+                }
+            }
+        }
+        for item in &self.overrides.env {
+            let (name, value) = syntax::parse_env_item(item)
+                .map_err(|reason| self.invalid("run -e", item.as_str(), reason))?;
+            if let Some(value) = value {
+                env.insert(name, value);
+            }
+        }
+        Ok(env)
+    }
+
+    /// `run -w`, else `working_dir`, else the image's WORKDIR, else `/`; cleaned.
+    fn cwd(&self) -> Result<PathBuf, PlanError> {
+        let (key, dir) = if let Some(dir) = non_empty(self.overrides.workdir.as_deref()) {
+            ("run -w", dir)
+        } else if let Some(dir) = non_empty(self.service.working_dir.as_deref()) {
+            ("working_dir", dir)
+        } else if !self.image.working_dir.is_empty() {
+            ("the image's WORKDIR", self.image.working_dir.as_str())
+        } else {
+            ("", "/")
+        };
+        if !dir.starts_with('/') {
+            return Err(self.not_absolute(key, dir));
+        }
+        Ok(PathBuf::from(paths::clean_str(dir)))
+    }
+
+    /// `security_opt`: `no-new-privileges[:true|false]` and `seccomp=unconfined`; the
+    /// AppArmor and SELinux options that change nothing here are accepted.
+    fn security_opts(&self) -> Result<(bool, Seccomp), PlanError> {
+        let mut no_new_privileges = false;
+        let mut seccomp = Seccomp::Default;
+        for opt in &self.service.security_opt {
+            if opt == "no-new-privileges" {
+                no_new_privileges = true;
+                continue;
+            }
+            let invalid = |reason: &str| self.invalid("security_opt", opt.as_str(), reason);
+            let Some((key, value)) = opt.split_once('=').or_else(|| opt.split_once(':')) else {
+                return Err(invalid(
+                    "expected KEY=VALUE, e.g. no-new-privileges:true or seccomp=unconfined",
+                ));
+            };
+            match (key, value) {
+                ("no-new-privileges", value) => {
+                    no_new_privileges = go_bool(value)
+                        .ok_or_else(|| invalid("no-new-privileges takes true or false"))?;
+                }
+                ("seccomp", "unconfined") => seccomp = Seccomp::Unconfined,
+                ("seccomp", "builtin") => seccomp = Seccomp::Default,
+                ("seccomp", _) => {
+                    return Err(self.unsupported(
+                        format!("`security_opt: {opt}`"),
+                        "custom seccomp profiles are not supported yet; remove it to keep \
+                         Docker's default profile, or use seccomp=unconfined",
+                    ))
+                }
+                // No AppArmor profile or SELinux label is applied here anyway.
+                ("apparmor", "unconfined") | ("label", "disable") => {}
+                ("apparmor" | "label" | "systempaths", _) => {
+                    return Err(self.unsupported(
+                        format!("`security_opt: {opt}`"),
+                        "remove it to run the service without it",
+                    ))
+                }
+                _ => {
+                    return Err(invalid(
+                        "unknown option: expected no-new-privileges, seccomp, apparmor or label",
+                    ))
+                }
+            }
+        }
+        Ok((no_new_privileges, seccomp))
+    }
+
+    /// `ulimits`: one value sets both limits; `-1` is unlimited.
+    fn rlimits(&self) -> Result<Vec<Rlimit>, PlanError> {
+        let mut rlimits = Vec::new();
+        for (name, ulimit) in &self.service.ulimits {
+            let key = format!("ulimits.{name}");
+            if !ULIMITS.contains(&name.as_str()) {
+                return Err(self.invalid(
+                    "ulimits",
+                    name.as_str(),
+                    format!("unknown resource: expected one of {}", ULIMITS.join(", ")),
+                ));
+            }
+            let (soft, hard) = match *ulimit {
+                Ulimit::Single(limit) => (limit, limit),
+                Ulimit::SoftHard { soft, hard } => (soft, hard),
+            };
+            let limit = |value: i64| match value {
+                -1 => Ok(u64::MAX),
+                _ => u64::try_from(value).map_err(|_| {
+                    self.invalid(
+                        key.as_str(),
+                        value.to_string(),
+                        "a limit is a whole number, or -1 for unlimited",
+                    )
+                }),
+            };
+            let (soft, hard) = (limit(soft)?, limit(hard)?);
+            if soft > hard {
+                return Err(self.invalid(
+                    key.as_str(),
+                    format!("soft {}, hard {}", show_limit(soft), show_limit(hard)),
+                    "the soft limit is above the hard limit",
+                ));
+            }
+            rlimits.push(Rlimit {
+                name: name.clone(),
+                soft,
+                hard,
+            });
+        }
+        Ok(rlimits)
+    }
+
+    /// `devices`: host paths and container paths must be absolute.
+    fn devices(&self) -> Result<Vec<Device>, PlanError> {
+        self.service
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, device)| {
+                for path in [&device.source, &device.target] {
+                    if !path.starts_with('/') {
+                        return Err(self.not_absolute(format!("devices[{i}]"), path));
+                    }
+                }
+                Ok(Device {
+                    source: PathBuf::from(&device.source),
+                    target: PathBuf::from(paths::clean_str(&device.target)),
+                    permissions: device.permissions.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// `stop_signal`, else the image's STOPSIGNAL, else SIGTERM.
+    fn stop_signal(&self) -> Result<i32, PlanError> {
+        if let Some(signal) = self.service.stop_signal {
+            return Ok(signal.number());
+        }
+        match self.image.stop_signal.as_deref() {
+            Some(text) if !text.is_empty() => syntax::parse_signal(text)
+                .map(|signal| signal.number())
+                .map_err(|reason| self.invalid("the image's STOPSIGNAL", text, reason)),
+            _ => Ok(SIGTERM),
+        }
+    }
+
+    /// cgroup limits; `deploy.resources.limits` wins over `mem_limit`, `cpus` and
+    /// `pids_limit`, as compose applies them. Docker's implicit swap limit (twice the
+    /// memory when only memory is limited) is not set: swap is limited only when asked.
+    fn limits(&self) -> Result<Limits, PlanError> {
+        let svc = self.service;
+        let deploy = svc
+            .deploy
+            .as_ref()
+            .and_then(|deploy| deploy.resources.limits.as_ref());
+        let memory = deploy
+            .and_then(|limits| limits.memory)
+            .or(svc.mem_limit)
+            .map(|ByteSize(bytes)| bytes)
+            .filter(|bytes| *bytes > 0);
+        if let Some(bytes) = memory.filter(|bytes| *bytes < MIN_MEMORY) {
+            return Err(self.invalid(
+                "mem_limit",
+                bytes.to_string(),
+                "the smallest memory limit is 6m (6291456 bytes)",
+            ));
+        }
+        let memory_swap = match svc.memswap_limit {
+            None => None,
+            Some(SwapLimit::Unlimited) => Some(-1),
+            Some(SwapLimit::Limited(ByteSize(swap))) => {
+                let Some(memory) = memory else {
+                    return Err(self.invalid(
+                        "memswap_limit",
+                        swap.to_string(),
+                        "it limits memory + swap, so it needs `mem_limit` too",
+                    ));
+                };
+                if swap < memory {
+                    return Err(self.invalid(
+                        "memswap_limit",
+                        swap.to_string(),
+                        format!("it is memory + swap, so at least mem_limit ({memory})"),
+                    ));
+                }
+                Some(i64::try_from(swap).unwrap_or(i64::MAX))
+            }
+        };
+        let cpus = deploy.and_then(|limits| limits.cpus).or(svc.cpus);
+        if let Some(cpus) = cpus.filter(|cpus| cpus.is_nan() || *cpus < 0.0) {
+            return Err(self.invalid("cpus", cpus.to_string(), "a number of CPUs is 0 or more"));
+        }
+        Ok(Limits {
+            memory,
+            memory_swap,
+            cpus: cpus.filter(|cpus| *cpus > 0.0),
+            cpu_shares: svc.cpu_shares.filter(|shares| *shares != 0).map(|shares| {
+                u64::try_from(shares)
+                    .unwrap_or(0)
+                    .clamp(CPU_SHARES.0, CPU_SHARES.1)
+            }),
+            cpuset_cpus: svc.cpuset.clone().filter(|cpuset| !cpuset.is_empty()),
+            cpuset_mems: None,
+            pids: deploy
+                .and_then(|limits| limits.pids)
+                .filter(|pids| *pids > 0)
+                .or(svc.pids_limit.filter(|pids| *pids != 0)),
+        })
+    }
+
+    /// The service's volumes with `run -v` over them (by target), `tmpfs`, secrets and
+    /// configs (unless a volume is at their target), then the image's VOLUMEs no mount
+    /// covers, as anonymous volumes.
+    fn mounts(&self) -> Result<Vec<PlannedMount>, PlanError> {
+        let mut mounts = Mounts {
+            planner: self,
+            list: Vec::new(),
+        };
+        for (i, volume) in self.service.volumes.iter().enumerate() {
+            let key = format!("volumes[{i}]");
+            let mount = self.volume(&key, volume, false)?;
+            mounts.add(key, mount)?;
+        }
+        let from_service = mounts.list.len();
+        for spec in &self.overrides.volumes {
+            let key = format!("run -v {spec}");
+            let volume = syntax::parse_volume(spec)
+                .map_err(|reason| self.invalid("run -v", spec.as_str(), reason))?;
+            let mount = self.volume(&key, &volume, true)?;
+            let replaced = mounts
+                .list
+                .iter_mut()
+                .take(from_service)
+                .find(|(_, planned)| planned.target() == mount.target());
+            match replaced {
+                Some(slot) => *slot = (key, mount),
+                None => mounts.add(key, mount)?,
+            }
+        }
+        for (i, entry) in self.service.tmpfs.iter().enumerate() {
+            let mount = self.tmpfs(&format!("tmpfs[{i}]"), entry)?;
+            mounts.add(format!("tmpfs[{i}]"), mount)?;
+        }
+        for mount in self.file_mounts()? {
+            if !mounts.covers(mount.target()) {
+                mounts.list.push((String::new(), mount));
+            }
+        }
+        for path in &self.image.volumes {
+            if !path.starts_with('/') {
+                return Err(self.not_absolute("the image's VOLUME", path));
+            }
+            let target = PathBuf::from(paths::clean_str(path));
+            if !mounts.covers(&target) {
+                mounts
+                    .list
+                    .push((String::new(), PlannedMount::Anonymous { target }));
+            }
+        }
+        Ok(mounts.list.into_iter().map(|(_, mount)| mount).collect())
+    }
+
+    /// One `volumes` entry (or `run -v`, whose named volumes need no top-level entry:
+    /// Docker creates them under the name given).
+    fn volume(
+        &self,
+        key: &str,
+        volume: &ServiceVolume,
+        from_run: bool,
+    ) -> Result<PlannedMount, PlanError> {
+        if !volume.target.starts_with('/') {
+            return Err(self.not_absolute(format!("{key} target"), &volume.target));
+        }
+        let target = PathBuf::from(paths::clean_str(&volume.target));
+        let readonly = volume.read_only;
+        match volume.type_ {
+            VolumeType::Bind => {
+                let source = volume.source.as_deref().unwrap_or_default();
+                if !source.starts_with('/') {
+                    return Err(self.not_absolute(format!("{key} source"), source));
+                }
+                let bind = volume.bind.clone().unwrap_or_default();
+                if let Some(propagation) = bind
+                    .propagation
+                    .filter(|p| !matches!(p.as_str(), "private" | "rprivate"))
+                {
+                    return Err(self.unsupported(
+                        format!("{key} bind propagation `{propagation}`"),
+                        "binds are private; remove the propagation option",
+                    ));
+                }
+                if let Some(recursive) = bind.recursive.filter(|r| r != "enabled") {
+                    return Err(self.unsupported(
+                        format!("{key} `recursive: {recursive}`"),
+                        "binds are recursive; remove the option",
+                    ));
+                }
+                Ok(PlannedMount::Bind {
+                    source: PathBuf::from(paths::clean_str(source)),
+                    target,
+                    readonly,
+                    create_host_path: bind.create_host_path.unwrap_or(false),
+                })
+            }
+            VolumeType::Volume => {
+                let options = volume.volume.clone().unwrap_or_default();
+                if options.subpath.is_some() {
+                    return Err(self.unsupported(
+                        format!("{key} `volume.subpath`"),
+                        "mount the whole volume, or a bind of a host directory",
+                    ));
+                }
+                let Some(source) = volume.source.as_deref().filter(|s| !s.is_empty()) else {
+                    if readonly || options.nocopy {
+                        return Err(self.unsupported(
+                            format!("{key}: a read-only or nocopy anonymous volume"),
+                            "name the volume, or drop read_only and nocopy",
+                        ));
+                    }
+                    return Ok(PlannedMount::Anonymous { target });
+                };
+                let (name, external) = match self.project.volumes.get(source) {
+                    Some(defined) => (defined.name.clone(), defined.external),
+                    None if from_run => (source.to_string(), false),
+                    None => {
+                        return Err(PlanError::Undefined {
+                            service: self.name.to_string(),
+                            key: key.to_string(),
+                            kind: "volume",
+                            name: source.to_string(),
+                        })
+                    }
+                };
+                Ok(PlannedMount::Volume {
+                    name,
+                    target,
+                    readonly,
+                    nocopy: options.nocopy,
+                    external,
+                })
+            }
+            VolumeType::Tmpfs => {
+                if readonly {
+                    return Err(self.unsupported(
+                        format!("{key}: a read-only tmpfs"),
+                        "drop read_only (a tmpfs is writable)",
+                    ));
+                }
+                let options = volume.tmpfs.clone().unwrap_or_default();
+                if let Some(mode) = options.mode.filter(|mode| *mode > 0o7777) {
+                    return Err(self.invalid(
+                        format!("{key} tmpfs.mode"),
+                        format!("{mode:o}"),
+                        "a mode is at most 7777 (octal)",
+                    ));
+                }
+                Ok(PlannedMount::Tmpfs {
+                    target,
+                    size: options.size.map(|size| size.0).filter(|size| *size > 0),
+                    mode: options.mode,
+                })
+            }
+            other => Err(self.unsupported(
+                format!("{key} of type `{}`", type_name(other)),
+                "use a bind, a volume or a tmpfs",
+            )),
+        }
+    }
+
+    /// One `tmpfs` entry: `PATH[:OPTIONS]`, options `size=`, `mode=` (octal) and the
+    /// defaults `rw`, `noexec`, `nosuid`, `nodev`.
+    fn tmpfs(&self, key: &str, entry: &str) -> Result<PlannedMount, PlanError> {
+        let (path, options) = entry.split_once(':').unwrap_or((entry, ""));
+        if !path.starts_with('/') {
+            return Err(self.not_absolute(key, path));
+        }
+        let (mut size, mut mode) = (None, None);
+        for option in options.split(',').filter(|option| !option.is_empty()) {
+            match option.split_once('=') {
+                Some(("size", value)) => {
+                    let bytes = ByteSize::parse(value)
+                        .map_err(|error| self.invalid(key, entry, error.to_string()))?;
+                    size = Some(bytes.0).filter(|bytes| *bytes > 0);
+                }
+                Some(("mode", value)) => {
+                    mode = Some(
+                        u32::from_str_radix(value, 8)
+                            .ok()
+                            .filter(|mode| *mode <= 0o7777)
+                            .ok_or_else(|| {
+                                self.invalid(
+                                    key,
+                                    entry,
+                                    format!(
+                                        "mode {value:?} is not an octal mode up to 7777, e.g. 1777"
+                                    ),
+                                )
+                            })?,
+                    );
+                }
+                None if matches!(option, "rw" | "noexec" | "nosuid" | "nodev") => {}
+                _ => {
+                    return Err(self.unsupported(
+                        format!("tmpfs option `{option}` in {entry:?}"),
+                        "a tmpfs takes size= and mode= (and is rw,noexec,nosuid,nodev)",
+                    ))
+                }
+            }
+        }
+        Ok(PlannedMount::Tmpfs {
+            target: PathBuf::from(paths::clean_str(path)),
+            size,
+            mode,
+        })
+    }
+
+    /// Secrets (at `/run/secrets/<name>`) and configs (at `/<name>`) from files, bound
+    /// read-only, as compose mounts them.
+    fn file_mounts(&self) -> Result<Vec<PlannedMount>, PlanError> {
+        let kinds = [
+            (
+                "secret",
+                "/run/secrets/",
+                &self.service.secrets,
+                &self.project.secrets,
+            ),
+            ("config", "/", &self.service.configs, &self.project.configs),
+        ];
+        let mut mounts = Vec::new();
+        for (kind, base, references, defined) in kinds {
+            for (i, reference) in references.iter().enumerate() {
+                let key = format!("{kind}s[{i}]");
+                let Some(object) = defined.get(&reference.source) else {
+                    return Err(PlanError::Undefined {
+                        service: self.name.to_string(),
+                        key,
+                        kind,
+                        name: reference.source.clone(),
+                    });
+                };
+                let file = match &object.file {
+                    Some(file) if !object.external => file,
+                    _ => {
+                        let from = if object.external {
+                            "external"
+                        } else if object.environment.is_some() {
+                            "from `environment:`"
+                        } else {
+                            "from `content:`"
+                        };
+                        return Err(self.unsupported(
+                            format!("{key}: {kind} {:?} {from}", reference.source),
+                            format!("only {kind}s from a `file:` are; use one"),
+                        ));
+                    }
+                };
+                if !file.starts_with('/') {
+                    return Err(self.not_absolute(format!("{key} file"), file));
+                }
+                let target = match reference.target.as_deref() {
+                    Some(target) if target.starts_with('/') => target.to_string(),
+                    Some(target) => format!("{base}{target}"),
+                    None => format!("{base}{}", reference.source),
+                };
+                mounts.push(PlannedMount::Bind {
+                    source: PathBuf::from(file),
+                    target: PathBuf::from(paths::clean_str(&target)),
+                    readonly: true,
+                    create_host_path: false,
+                });
+            }
+        }
+        Ok(mounts)
+    }
+}
+
+/// The mounts planned so far, each with the key it comes from.
+struct Mounts<'p, 'a> {
+    planner: &'p Planner<'a>,
+    list: Vec<(String, PlannedMount)>,
+}
+
+impl Mounts<'_, '_> {
+    /// Whether a mount is at `target` already.
+    fn covers(&self, target: &std::path::Path) -> bool {
+        self.list.iter().any(|(_, mount)| mount.target() == target)
+    }
+
+    /// Adds a mount; one already at its target is an error.
+    fn add(&mut self, key: String, mount: PlannedMount) -> Result<(), PlanError> {
+        let existing = self
+            .list
+            .iter()
+            .find(|(_, planned)| planned.target() == mount.target());
+        if let Some((first, _)) = existing {
+            return Err(PlanError::DuplicateMount {
+                service: self.planner.name.to_string(),
+                target: mount.target().display().to_string(),
+                first: first.clone(),
+                second: key,
+            });
+        }
+        self.list.push((key, mount));
+        Ok(())
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+fn go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// A limit as written: `-1` for unlimited.
+fn show_limit(limit: u64) -> String {
+    match limit {
+        u64::MAX => "-1".to_string(),
+        limit => limit.to_string(),
+    }
+}
+
+/// A volume type as compose spells it.
+fn type_name(type_: VolumeType) -> &'static str {
+    match type_ {
+        VolumeType::Bind => "bind",
+        VolumeType::Volume => "volume",
+        VolumeType::Tmpfs => "tmpfs",
+        VolumeType::Npipe => "npipe",
+        VolumeType::Cluster => "cluster",
+        VolumeType::Image => "image",
+    }
+}
