@@ -24,10 +24,10 @@ use std::path::PathBuf;
 
 /// Verbs of later stages: typing one gives a clear "not implemented yet" instead of
 /// clap's unknown-command error. They are not listed in `--help`.
-pub const PLANNED_VERBS: [&str; 31] = [
+pub const PLANNED_VERBS: [&str; 30] = [
     "up", "down", "ps", "run", "exec", "logs", "start", "stop", "restart", "pull", "build", "push",
     "create", "rm", "kill", "pause", "unpause", "top", "port", "images", "ls", "cp", "events",
-    "wait", "watch", "attach", "scale", "stats", "volume", "image", "engine",
+    "wait", "watch", "attach", "scale", "stats", "volume", "image",
 ];
 
 /// rcompose runs multi-container applications described in compose files, with its
@@ -112,6 +112,8 @@ pub enum Command {
     ///
     /// For example: rcompose completion bash > /etc/bash_completion.d/rcompose
     Completion(Verb<completion::Args>),
+    /// Run the engine in the foreground (the rcompose commands start it when needed)
+    Engine(Verb<EngineArgs>),
     /// The container runtime's helper (started by rcompose itself, never by hand)
     #[command(name = crate::runtime::HELPER_SUBCOMMAND, hide = true)]
     ContainerInit(Verb<crate::runtime::HelperArgs>),
@@ -127,10 +129,19 @@ impl Command {
             Command::Config(verb) => &mut verb.global,
             Command::Version(verb) => &mut verb.global,
             Command::Completion(verb) => &mut verb.global,
+            Command::Engine(verb) => &mut verb.global,
             Command::ContainerInit(verb) => &mut verb.global,
             Command::ContainerExec(verb) => &mut verb.global,
         }
     }
+}
+
+/// `engine`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// The engine's root (images, volumes, containers, state)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 /// Runs rcompose with the process's arguments and returns the exit code.
@@ -186,6 +197,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Some(Command::Version(verb)) => version::run(&verb.args, out),
         Some(Command::Completion(verb)) => completion::run(&verb.args, out),
+        Some(Command::Engine(verb)) => {
+            let layout = crate::engine::Layout::new(verb.args.root);
+            if let Err(err) = crate::engine::run_engine(layout) {
+                eprintln!("rcompose engine: {}", crate::engine::server::error_chain(&err));
+                std::process::exit(125);
+            }
+            Ok(())
+        }
         Some(Command::ContainerInit(verb)) => crate::runtime::helper::helper_main(&verb.args),
         Some(Command::ContainerExec(verb)) => crate::runtime::enter::exec_helper_main(&verb.args),
         None if cli.version => version::run(&version::Args { short: false }, out),
