@@ -27,6 +27,7 @@
 //! carries out those decisions.
 
 pub mod caps;
+pub mod cgroup;
 pub mod container;
 pub mod error;
 pub mod exec;
