@@ -31,6 +31,7 @@
 //! carries out those decisions.
 
 pub mod caps;
+pub mod cgroup;
 pub mod container;
 pub mod enter;
 pub mod error;
