@@ -14,11 +14,15 @@
 //!        └─ container init: PID 1 of the new PID namespace
 //!             unshare mount/uts/ipc/cgroup(/net) namespaces, rootfs, /proc, /dev, ...,
 //!             pivot_root, hostname, user, capabilities, then execve(argv)
+//!             (with `init`: PID 1 forks the program and stays as a tiny init, [`tini`])
 //! ```
 //!
 //! The helper reports to the caller over a status pipe: the container's host PID once
 //! it has exec'd (or the step that failed), then its exit status; it stays the parent
-//! of the container's PID 1 and exits with the container's exit code.
+//! of the container's PID 1 and exits with the container's exit code. It is the
+//! container's "shim": it outlives its caller (own session, deaf to the caller's
+//! signals), writes the program's output to the log ([`logfile`]) and the exit status
+//! to the exit file, so a later engine finds both ([`process`]).
 //!
 //! What is decided is pure and tested without root: [`caps`] (the capability sets),
 //! [`mounts`] (every mount with its flags and data, masked and read-only paths),
@@ -33,11 +37,14 @@ pub mod exec;
 pub mod fs;
 pub mod helper;
 mod init;
+pub mod logfile;
 mod message;
 pub mod mounts;
+pub mod process;
 pub mod resolve;
 pub mod spec;
 mod sys;
+mod tini;
 
 pub use container::{ExitStatus, RunningContainer, Runtime, StdioSource, StdioSpec};
 pub use error::{ExecFailure, RuntimeError, Step};
