@@ -315,17 +315,16 @@ pub fn plan_container(
     planner.refuse_unsupported()?;
     let network = planner.network()?;
     let tty = svc.tty || overrides.tty;
-    let hostname = svc
-        .hostname
-        .clone()
-        .unwrap_or_else(|| truncate(container_name, MAX_HOSTNAME).to_string());
+    let hostname = non_empty(svc.hostname.as_deref())
+        .unwrap_or_else(|| truncate(container_name, MAX_HOSTNAME))
+        .to_string();
     let (no_new_privileges, seccomp) = planner.security_opts()?;
     Ok(ContainerPlan {
         argv: planner.argv()?,
         env: planner.env(&hostname, tty)?,
         cwd: planner.cwd()?,
         user: non_empty(overrides.user.as_deref())
-            .or(svc.user.as_deref())
+            .or(non_empty(svc.user.as_deref()))
             .unwrap_or(&image.user)
             .to_string(),
         group_add: svc.group_add.clone(),
@@ -374,7 +373,7 @@ pub fn plan_container(
     })
 }
 
-/// `Some` only for a non-empty value (compose ignores empty `run` flags).
+/// `Some` only for a non-empty value: an empty one means unset to Docker and compose.
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|value| !value.is_empty())
 }
@@ -474,7 +473,7 @@ impl Planner<'_> {
                 .any(|r| r.devices.is_some() || r.generic_resources.is_some());
             if devices {
                 return Err(self.unsupported(
-                    "`deploy.resources` devices (GPUs and other generic resources)",
+                    "reserving devices (GPUs, generic resources) in `deploy.resources`",
                     "remove them, or map device nodes with `devices:`",
                 ));
             }
@@ -1134,5 +1133,1082 @@ fn type_name(type_: VolumeType) -> &'static str {
         VolumeType::Npipe => "npipe",
         VolumeType::Cluster => "cluster",
         VolumeType::Image => "image",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::model::{Deploy, Resource, Resources};
+    use crate::spec::LoadOptions;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|item| item.to_string()).collect()
+    }
+
+    /// Loads `compose.yaml` (plus `files`, written beside it first) from a fresh
+    /// directory, as the CLI would, with project name `demo`; returns the project and
+    /// the directory's path (removed by then: nothing here reads it again).
+    fn load_with(yaml: &str, files: &[(&str, &str)]) -> (Project, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let file = dir.path().join("compose.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let loaded = crate::spec::load(&LoadOptions {
+            files: vec![file],
+            project_directory: dir.path().to_path_buf(),
+            project_name: Some("demo".into()),
+            interpolate: true,
+            ..LoadOptions::default()
+        })
+        .unwrap();
+        (loaded.project, dir.path().to_path_buf())
+    }
+
+    fn load(yaml: &str) -> Project {
+        load_with(yaml, &[]).0
+    }
+
+    /// busybox-like: a shell as CMD.
+    fn busybox() -> ImageConfig {
+        ImageConfig {
+            cmd: Some(strings(&["sh"])),
+            ..ImageConfig::default()
+        }
+    }
+
+    /// A project of one service `app` without a network.
+    fn project_of(service: Service) -> Project {
+        Project {
+            name: "demo".into(),
+            services: BTreeMap::from([(
+                "app".into(),
+                Service {
+                    network_mode: Some("none".into()),
+                    ..service
+                },
+            )]),
+            ..Project::default()
+        }
+    }
+
+    fn plan(project: &Project, image: &ImageConfig) -> ContainerPlan {
+        plan_container(
+            project,
+            "app",
+            image,
+            &RunOverrides::default(),
+            "demo-app-1",
+        )
+        .unwrap()
+    }
+
+    fn plan_run(project: &Project, image: &ImageConfig, overrides: &RunOverrides) -> ContainerPlan {
+        plan_container(project, "app", image, overrides, "demo-app-run-1").unwrap()
+    }
+
+    fn error(project: &Project, image: &ImageConfig) -> String {
+        error_run(project, image, &RunOverrides::default())
+    }
+
+    fn error_run(project: &Project, image: &ImageConfig, overrides: &RunOverrides) -> String {
+        plan_container(project, "app", image, overrides, "demo-app-1")
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> IndexMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_minimal_service_gets_dockers_defaults() {
+        let project = load("services:\n  app:\n    image: bb\n    network_mode: none\n");
+        assert_eq!(
+            plan(&project, &busybox()),
+            ContainerPlan {
+                argv: strings(&["sh"]),
+                env: env(&[("PATH", DEFAULT_PATH), ("HOSTNAME", "demo-app-1")]),
+                cwd: PathBuf::from("/"),
+                user: String::new(),
+                group_add: vec![],
+                hostname: "demo-app-1".into(),
+                domainname: None,
+                mounts: vec![],
+                volumes_from: vec![],
+                readonly_rootfs: false,
+                privileged: false,
+                cap_add: vec![],
+                cap_drop: vec![],
+                no_new_privileges: false,
+                seccomp: Seccomp::Default,
+                sysctls: IndexMap::new(),
+                rlimits: vec![],
+                devices: vec![],
+                shm_size: 67108864,
+                init: false,
+                tty: false,
+                stdin_open: false,
+                stop_signal: 15,
+                stop_grace_period: Duration::from_secs(10),
+                limits: Limits::default(),
+                network: Network::None,
+                labels: BTreeMap::new(),
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_service_is_an_error() {
+        let project = project_of(Service::default());
+        assert_eq!(
+            plan_container(&project, "web", &busybox(), &RunOverrides::default(), "x")
+                .unwrap_err()
+                .to_string(),
+            "no service \"web\" in project \"demo\": check the service name"
+        );
+    }
+
+    #[test]
+    fn entrypoint_and_command_merge_as_docker_merges_them() {
+        let image = ImageConfig {
+            entrypoint: Some(strings(&["/entry.sh"])),
+            cmd: Some(strings(&["serve"])),
+            ..ImageConfig::default()
+        };
+        let argv = |entrypoint: Option<&[&str]>,
+                    command: Option<&[&str]>,
+                    run_entrypoint: Option<&str>,
+                    run_command: Option<&[&str]>| {
+            let project = project_of(Service {
+                entrypoint: entrypoint.map(strings),
+                command: command.map(strings),
+                ..Service::default()
+            });
+            let overrides = RunOverrides {
+                entrypoint: run_entrypoint.map(str::to_string),
+                command: run_command.map(strings),
+                ..RunOverrides::default()
+            };
+            plan_run(&project, &image, &overrides).argv
+        };
+        assert_eq!(argv(None, None, None, None), ["/entry.sh", "serve"]);
+        assert_eq!(
+            argv(None, Some(&["work", "-v"]), None, None),
+            ["/entry.sh", "work", "-v"]
+        );
+        // A service entrypoint drops the image's CMD.
+        assert_eq!(
+            argv(Some(&["tini", "--"]), None, None, None),
+            ["tini", "--"]
+        );
+        assert_eq!(
+            argv(Some(&["tini"]), Some(&["x"]), None, None),
+            ["tini", "x"]
+        );
+        // An empty entrypoint clears the image's ENTRYPOINT and keeps its CMD.
+        assert_eq!(argv(Some(&[]), None, None, None), ["serve"]);
+        assert_eq!(argv(Some(&[]), Some(&["ls"]), None, None), ["ls"]);
+        // An empty command is no command: the image's CMD (Docker's engine ignores it).
+        assert_eq!(argv(None, Some(&[]), None, None), ["/entry.sh", "serve"]);
+        // run's command replaces the service's.
+        assert_eq!(
+            argv(None, Some(&["x"]), None, Some(&["id", "-u"])),
+            ["/entry.sh", "id", "-u"]
+        );
+        // run --entrypoint without a command drops the service's command too.
+        assert_eq!(
+            argv(None, Some(&["x"]), Some("sh -c 'echo hi'"), None),
+            ["sh", "-c", "echo hi"]
+        );
+        assert_eq!(
+            argv(Some(&["tini"]), None, Some("env"), Some(&["-0"])),
+            ["env", "-0"]
+        );
+        // run --entrypoint '' clears it: the image's CMD runs alone.
+        assert_eq!(argv(None, Some(&["x"]), Some(""), None), ["serve"]);
+    }
+
+    #[test]
+    fn nothing_to_run_is_an_error() {
+        let project = project_of(Service::default());
+        assert_eq!(
+            error(&project, &ImageConfig::default()),
+            "service \"app\" has no command to run: neither the service nor its image sets a \
+             command or an entrypoint; set `command:` or give a command to `run`"
+        );
+        let overrides = RunOverrides {
+            entrypoint: Some("'unclosed".into()),
+            ..RunOverrides::default()
+        };
+        assert_eq!(
+            error_run(&project, &busybox(), &overrides),
+            "service \"app\": run --entrypoint \"'unclosed\" is invalid: \"'unclosed\" has an \
+             unclosed quote or ends with a backslash: close it, or write the command as a list"
+        );
+    }
+
+    #[test]
+    fn environment_is_image_then_env_files_then_environment_then_run() {
+        let yaml = "\
+services:
+  app:
+    image: bb
+    network_mode: none
+    tty: true
+    env_file: [base.env]
+    environment:
+      FROM_FILE_AND_SERVICE: service
+      DROPPED:
+      EMPTY: ''
+";
+        let (project, _) = load_with(
+            yaml,
+            &[(
+                "base.env",
+                "FROM_FILE=file\nFROM_FILE_AND_SERVICE=file\nLANG=C\n",
+            )],
+        );
+        let image = ImageConfig {
+            env: strings(&[
+                "PATH=/opt/bin:/usr/bin:/bin",
+                "LANG=en_US.UTF-8",
+                "DROPPED=image",
+                "NOT_AN_ASSIGNMENT",
+            ]),
+            cmd: Some(strings(&["sh"])),
+            ..ImageConfig::default()
+        };
+        let overrides = RunOverrides {
+            env: strings(&["EMPTY=run", "UNRESOLVED", "NEW=a=b"]),
+            ..RunOverrides::default()
+        };
+        assert_eq!(
+            plan_run(&project, &image, &overrides).env,
+            env(&[
+                ("PATH", "/opt/bin:/usr/bin:/bin"),
+                ("HOSTNAME", "demo-app-run-1"),
+                ("TERM", "xterm"),
+                ("LANG", "C"),
+                ("EMPTY", "run"),
+                ("FROM_FILE", "file"),
+                ("FROM_FILE_AND_SERVICE", "service"),
+                ("NEW", "a=b"),
+            ])
+        );
+        let overrides = RunOverrides {
+            env: strings(&["=x"]),
+            ..RunOverrides::default()
+        };
+        assert_eq!(
+            error_run(&project, &image, &overrides),
+            "service \"app\": run -e \"=x\" is invalid: \"=x\" has no variable name: expected \
+             NAME=VALUE or NAME, e.g. DEBUG=1"
+        );
+    }
+
+    #[test]
+    fn working_dir_is_run_then_service_then_image_then_root() {
+        let image = ImageConfig {
+            working_dir: "/srv/app/".into(),
+            ..busybox()
+        };
+        let service = |dir: Option<&str>| {
+            project_of(Service {
+                working_dir: dir.map(str::to_string),
+                ..Service::default()
+            })
+        };
+        let run = |workdir: &str| RunOverrides {
+            workdir: Some(workdir.into()),
+            ..RunOverrides::default()
+        };
+        assert_eq!(plan(&service(None), &busybox()).cwd, PathBuf::from("/"));
+        assert_eq!(plan(&service(None), &image).cwd, PathBuf::from("/srv/app"));
+        assert_eq!(
+            plan(&service(Some("/data/./x/")), &image).cwd,
+            PathBuf::from("/data/x")
+        );
+        assert_eq!(
+            plan_run(&service(Some("/data")), &image, &run("/tmp")).cwd,
+            PathBuf::from("/tmp")
+        );
+        // An empty -w is no -w, as in compose.
+        assert_eq!(
+            plan_run(&service(Some("/data")), &image, &run("")).cwd,
+            PathBuf::from("/data")
+        );
+        assert_eq!(
+            error(&service(Some("app")), &image),
+            "service \"app\": working_dir \"app\" is not an absolute path: use a path starting \
+             with /"
+        );
+        assert_eq!(
+            error_run(&service(None), &image, &run("tmp")),
+            "service \"app\": run -w \"tmp\" is not an absolute path: use a path starting with /"
+        );
+    }
+
+    #[test]
+    fn user_is_run_then_service_then_image() {
+        let image = ImageConfig {
+            user: "daemon".into(),
+            ..busybox()
+        };
+        let with_user = |user: Option<&str>| {
+            project_of(Service {
+                user: user.map(str::to_string),
+                group_add: strings(&["audio", "44"]),
+                ..Service::default()
+            })
+        };
+        let run = RunOverrides {
+            user: Some("1000:1000".into()),
+            ..RunOverrides::default()
+        };
+        assert_eq!(plan(&with_user(None), &busybox()).user, "");
+        assert_eq!(plan(&with_user(None), &image).user, "daemon");
+        assert_eq!(plan(&with_user(Some("www-data")), &image).user, "www-data");
+        assert_eq!(plan(&with_user(Some("")), &image).user, "daemon");
+        let planned = plan_run(&with_user(Some("www-data")), &image, &run);
+        assert_eq!(planned.user, "1000:1000");
+        assert_eq!(planned.group_add, strings(&["audio", "44"]));
+    }
+
+    #[test]
+    fn hostname_is_the_services_or_the_container_name_cut_to_63_bytes() {
+        let long = "a".repeat(70);
+        let project = project_of(Service::default());
+        let planned =
+            plan_container(&project, "app", &busybox(), &RunOverrides::default(), &long).unwrap();
+        assert_eq!(planned.hostname, "a".repeat(63));
+        assert_eq!(planned.env.get("HOSTNAME"), Some(&"a".repeat(63)));
+        let project = project_of(Service {
+            hostname: Some(String::new()),
+            ..Service::default()
+        });
+        assert_eq!(plan(&project, &busybox()).hostname, "demo-app-1");
+        let project = project_of(Service {
+            hostname: Some("box".into()),
+            domainname: Some("example.org".into()),
+            ..Service::default()
+        });
+        let planned = plan(&project, &busybox());
+        assert_eq!(planned.hostname, "box");
+        assert_eq!(planned.domainname.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn network_mode_none_and_host_are_planned_and_bridges_refused() {
+        let with_mode = |mode: &str| {
+            load(&format!(
+                "services:\n  app:\n    image: bb\n    network_mode: {mode}\n"
+            ))
+        };
+        assert_eq!(plan(&with_mode("none"), &busybox()).network, Network::None);
+        assert_eq!(plan(&with_mode("host"), &busybox()).network, Network::Host);
+        assert_eq!(
+            error(&with_mode("bridge"), &busybox()),
+            "service \"app\" needs a bridge network (network_mode: bridge), and bridge networks \
+             are not supported yet (they come with `up`, issue 4): set `network_mode: none` or \
+             `network_mode: host` for now"
+        );
+        let project = load("services:\n  db:\n    image: bb\n    network_mode: none\n  app:\n    image: bb\n    network_mode: service:db\n");
+        assert_eq!(
+            error(&project, &busybox()),
+            "service \"app\": `network_mode: service:db` is not supported yet: joining another \
+             container's network namespace comes later; use `network_mode: none` or `host` for \
+             now"
+        );
+        // No network_mode: compose puts the service on the default network.
+        let project = load("services:\n  app:\n    image: bb\n");
+        assert_eq!(
+            error(&project, &busybox()),
+            "service \"app\" needs a bridge network (networks: default), and bridge networks are \
+             not supported yet (they come with `up`, issue 4): set `network_mode: none` or \
+             `network_mode: host` for now"
+        );
+        let mut project = project_of(Service::default());
+        if let Some(app) = project.services.get_mut("app") {
+            app.network_mode = None;
+        }
+        assert_eq!(
+            error(&project, &busybox()),
+            "service \"app\" needs a bridge network (no `network_mode`, so it joins the \
+             project's default network), and bridge networks are not supported yet (they come \
+             with `up`, issue 4): set `network_mode: none` or `network_mode: host` for now"
+        );
+    }
+
+    const VOLUMES_YAML: &str = "\
+services:
+  app:
+    image: bb
+    network_mode: none
+    volumes:
+      - ./data:/data
+      - db:/var/lib/db:ro
+      - /cache
+      - type: bind
+        source: /etc/app
+        target: /etc/app/
+        read_only: true
+      - type: volume
+        source: shared
+        target: /shared
+        volume:
+          nocopy: true
+      - type: tmpfs
+        target: /scratch
+        tmpfs:
+          size: 16m
+          mode: 0o700
+    tmpfs:
+      - /run:size=64m,mode=1777
+      - /tmp
+    secrets:
+      - token
+      - source: token
+        target: other
+    configs:
+      - app_conf
+    volumes_from:
+      - db:ro
+  db:
+    image: bb
+    network_mode: none
+volumes:
+  db: {}
+  shared:
+    external: true
+    name: team_shared
+secrets:
+  token:
+    file: ./token.txt
+configs:
+  app_conf:
+    file: /srv/app.conf
+";
+
+    #[test]
+    fn volumes_tmpfs_secrets_configs_and_image_volumes_become_mounts() {
+        let (project, dir) = load_with(VOLUMES_YAML, &[]);
+        let image = ImageConfig {
+            volumes: ["/var/lib/db".to_string(), "/srv/state/".to_string()].into(),
+            ..busybox()
+        };
+        let planned = plan(&project, &image);
+        let bind = |source: &Path, target: &str, readonly, create_host_path| PlannedMount::Bind {
+            source: source.to_path_buf(),
+            target: target.into(),
+            readonly,
+            create_host_path,
+        };
+        assert_eq!(
+            planned.mounts,
+            vec![
+                bind(&dir.join("data"), "/data", false, true),
+                PlannedMount::Volume {
+                    name: "demo_db".into(),
+                    target: "/var/lib/db".into(),
+                    readonly: true,
+                    nocopy: false,
+                    external: false,
+                },
+                PlannedMount::Anonymous {
+                    target: "/cache".into()
+                },
+                bind(Path::new("/etc/app"), "/etc/app", true, false),
+                PlannedMount::Volume {
+                    name: "team_shared".into(),
+                    target: "/shared".into(),
+                    readonly: false,
+                    nocopy: true,
+                    external: true,
+                },
+                PlannedMount::Tmpfs {
+                    target: "/scratch".into(),
+                    size: Some(16 << 20),
+                    mode: Some(0o700),
+                },
+                PlannedMount::Tmpfs {
+                    target: "/run".into(),
+                    size: Some(64 << 20),
+                    mode: Some(0o1777),
+                },
+                PlannedMount::Tmpfs {
+                    target: "/tmp".into(),
+                    size: None,
+                    mode: None,
+                },
+                bind(&dir.join("token.txt"), "/run/secrets/token", true, false),
+                bind(&dir.join("token.txt"), "/run/secrets/other", true, false),
+                bind(Path::new("/srv/app.conf"), "/app_conf", true, false),
+                PlannedMount::Anonymous {
+                    target: "/srv/state".into()
+                },
+            ]
+        );
+        assert_eq!(planned.volumes_from, strings(&["db:ro"]));
+    }
+
+    #[test]
+    fn run_volumes_replace_service_volumes_at_the_same_target() {
+        let (project, _) = load_with(VOLUMES_YAML, &[]);
+        let overrides = RunOverrides {
+            volumes: strings(&["/host/data:/data/:ro", "scratchpad:/pad", "/junk"]),
+            ..RunOverrides::default()
+        };
+        let mounts = plan_run(&project, &busybox(), &overrides).mounts;
+        assert_eq!(
+            mounts.first(),
+            Some(&PlannedMount::Bind {
+                source: "/host/data".into(),
+                target: "/data".into(),
+                readonly: true,
+                create_host_path: true,
+            })
+        );
+        assert_eq!(
+            mounts.get(6..8),
+            Some(
+                &[
+                    PlannedMount::Volume {
+                        name: "scratchpad".into(),
+                        target: "/pad".into(),
+                        readonly: false,
+                        nocopy: false,
+                        external: false,
+                    },
+                    PlannedMount::Anonymous {
+                        target: "/junk".into()
+                    },
+                ][..]
+            )
+        );
+        let error = |volumes: &[&str]| {
+            let overrides = RunOverrides {
+                volumes: strings(volumes),
+                ..RunOverrides::default()
+            };
+            error_run(&project, &busybox(), &overrides)
+        };
+        assert_eq!(
+            error(&["./rel:/rel"]),
+            "service \"app\": run -v ./rel:/rel source \"./rel\" is not an absolute path: use a \
+             path starting with /"
+        );
+        assert_eq!(
+            error(&["/a:/x", "/b:/x"]),
+            "service \"app\": run -v /a:/x and run -v /b:/x both mount /x: keep one of them"
+        );
+        assert_eq!(
+            error(&["/a:/run"]),
+            "service \"app\": run -v /a:/run and tmpfs[0] both mount /run: keep one of them"
+        );
+        assert_eq!(
+            error(&["a:b:c:d"]),
+            "service \"app\": run -v \"a:b:c:d\" is invalid: \"a:b:c:d\" has too many ':': \
+             expected [SOURCE:]TARGET[:OPTIONS], e.g. data:/var/lib/data:ro"
+        );
+    }
+
+    #[test]
+    fn mount_problems_are_named() {
+        let error_of = |yaml_volumes: &str| {
+            let project = load(&format!(
+                "services:\n  app:\n    image: bb\n    network_mode: none\n{yaml_volumes}"
+            ));
+            error(&project, &busybox())
+        };
+        assert_eq!(
+            error_of("    volumes: [/a:/x]\n    tmpfs: [/x]\n"),
+            "service \"app\": volumes[0] and tmpfs[0] both mount /x: keep one of them"
+        );
+        assert_eq!(
+            error_of("    volumes: [/a:/x, /b:/x/]\n"),
+            "service \"app\": volumes[0] and volumes[1] both mount /x: keep one of them"
+        );
+        assert_eq!(
+            error_of("    tmpfs: ['/t:exec']\n"),
+            "service \"app\": tmpfs option `exec` in \"/t:exec\" is not supported yet: a tmpfs \
+             takes size= and mode= (and is rw,noexec,nosuid,nodev)"
+        );
+        assert_eq!(
+            error_of("    tmpfs: ['/t:mode=999']\n"),
+            "service \"app\": tmpfs[0] \"/t:mode=999\" is invalid: mode \"999\" is not an octal \
+             mode up to 7777, e.g. 1777"
+        );
+        assert_eq!(
+            error_of("    tmpfs: ['/t:size=lots']\n"),
+            "service \"app\": tmpfs[0] \"/t:size=lots\" is invalid: \"lots\" is not a size: use \
+             a number and an optional unit (b, k, m, g, t, p; multiples of 1024), e.g. 256m"
+        );
+        assert_eq!(
+            error_of("    volumes: ['/a:/x:shared']\n"),
+            "service \"app\": volumes[0] bind propagation `shared` is not supported yet: binds \
+             are private; remove the propagation option"
+        );
+        assert_eq!(
+            error_of(
+                "    volumes:\n      - type: volume\n        source: v\n        target: /v\n        volume: {subpath: sub}\nvolumes:\n  v: {}\n"
+            ),
+            "service \"app\": volumes[0] `volume.subpath` is not supported yet: mount the whole \
+             volume, or a bind of a host directory"
+        );
+        assert_eq!(
+            error_of("    secrets: [s]\nsecrets:\n  s:\n    environment: TOKEN\n"),
+            "service \"app\": secrets[0]: secret \"s\" from `environment:` is not supported yet: \
+             only secrets from a `file:` are; use one"
+        );
+        assert_eq!(
+            error_of("    configs: [c]\nconfigs:\n  c:\n    content: hello\n"),
+            "service \"app\": configs[0]: config \"c\" from `content:` is not supported yet: \
+             only configs from a `file:` are; use one"
+        );
+        let project = project_of(Service {
+            volumes: vec![syntax::parse_volume("nowhere:/n").unwrap()],
+            ..Service::default()
+        });
+        assert_eq!(
+            error(&project, &busybox()),
+            "service \"app\": volumes[0] refers to undefined volume \"nowhere\": define it under \
+             the top-level `volumes`"
+        );
+        let image = ImageConfig {
+            volumes: ["data".to_string()].into(),
+            ..busybox()
+        };
+        assert_eq!(
+            error(&project_of(Service::default()), &image),
+            "service \"app\": the image's VOLUME \"data\" is not an absolute path: use a path \
+             starting with /"
+        );
+    }
+
+    #[test]
+    fn limits_follow_compose_with_deploy_winning() {
+        let yaml = "\
+services:
+  app:
+    image: bb
+    network_mode: none
+    mem_limit: 256m
+    memswap_limit: 512m
+    cpus: 1.5
+    cpu_shares: 512
+    cpuset: 0-1
+    pids_limit: 100
+";
+        assert_eq!(
+            plan(&load(yaml), &busybox()).limits,
+            Limits {
+                memory: Some(256 << 20),
+                memory_swap: Some(512 << 20),
+                cpus: Some(1.5),
+                cpu_shares: Some(512),
+                cpuset_cpus: Some("0-1".into()),
+                cpuset_mems: None,
+                pids: Some(100),
+            }
+        );
+        let deployed = format!(
+            "{yaml}    deploy:\n      resources:\n        limits: {{memory: 300m, cpus: '0.5', pids: 50}}\n"
+        );
+        assert_eq!(
+            plan(&load(&deployed), &busybox()).limits,
+            Limits {
+                memory: Some(300 << 20),
+                memory_swap: Some(512 << 20),
+                cpus: Some(0.5),
+                cpu_shares: Some(512),
+                cpuset_cpus: Some("0-1".into()),
+                cpuset_mems: None,
+                pids: Some(50),
+            }
+        );
+        let limits = |service: Service| plan(&project_of(service), &busybox()).limits;
+        assert_eq!(
+            limits(Service {
+                mem_limit: Some(ByteSize(64 << 20)),
+                memswap_limit: Some(SwapLimit::Unlimited),
+                cpu_shares: Some(1),
+                pids_limit: Some(-1),
+                ..Service::default()
+            }),
+            Limits {
+                memory: Some(64 << 20),
+                memory_swap: Some(-1),
+                cpu_shares: Some(2),
+                pids: Some(-1),
+                ..Limits::default()
+            }
+        );
+        // Zero means no limit; shares are clamped to the kernel's range.
+        assert_eq!(
+            limits(Service {
+                mem_limit: Some(ByteSize(0)),
+                cpus: Some(0.0),
+                cpu_shares: Some(300_000),
+                pids_limit: Some(0),
+                deploy: Some(Deploy {
+                    resources: Resources {
+                        limits: Some(Resource {
+                            pids: Some(0),
+                            ..Resource::default()
+                        }),
+                        reservations: None,
+                    },
+                    ..Deploy::default()
+                }),
+                ..Service::default()
+            }),
+            Limits {
+                cpu_shares: Some(262_144),
+                ..Limits::default()
+            }
+        );
+    }
+
+    #[test]
+    fn impossible_limits_are_errors() {
+        let error_of = |service: Service| error(&project_of(service), &busybox());
+        assert_eq!(
+            error_of(Service {
+                memswap_limit: Some(SwapLimit::Limited(ByteSize(1 << 30))),
+                ..Service::default()
+            }),
+            "service \"app\": memswap_limit \"1073741824\" is invalid: it limits memory + swap, \
+             so it needs `mem_limit` too"
+        );
+        assert_eq!(
+            error_of(Service {
+                mem_limit: Some(ByteSize(512 << 20)),
+                memswap_limit: Some(SwapLimit::Limited(ByteSize(256 << 20))),
+                ..Service::default()
+            }),
+            "service \"app\": memswap_limit \"268435456\" is invalid: it is memory + swap, so at \
+             least mem_limit (536870912)"
+        );
+        assert_eq!(
+            error_of(Service {
+                mem_limit: Some(ByteSize(4 << 20)),
+                ..Service::default()
+            }),
+            "service \"app\": mem_limit \"4194304\" is invalid: the smallest memory limit is 6m \
+             (6291456 bytes)"
+        );
+        assert_eq!(
+            error_of(Service {
+                cpus: Some(-1.0),
+                ..Service::default()
+            }),
+            "service \"app\": cpus \"-1\" is invalid: a number of CPUs is 0 or more"
+        );
+    }
+
+    #[test]
+    fn security_opt_privileged_and_capabilities() {
+        let plan_of = |service: Service| plan(&project_of(service), &busybox());
+        let with_opts = |opts: &[&str]| Service {
+            security_opt: strings(opts),
+            ..Service::default()
+        };
+        let security = |opts: &[&str]| {
+            let planned = plan_of(with_opts(opts));
+            (planned.no_new_privileges, planned.seccomp)
+        };
+        assert_eq!(security(&["no-new-privileges"]), (true, Seccomp::Default));
+        assert_eq!(
+            security(&["no-new-privileges:true"]),
+            (true, Seccomp::Default)
+        );
+        assert_eq!(
+            security(&["no-new-privileges=false"]),
+            (false, Seccomp::Default)
+        );
+        assert_eq!(
+            security(&["seccomp=unconfined"]),
+            (false, Seccomp::Unconfined)
+        );
+        assert_eq!(
+            security(&["seccomp:unconfined", "seccomp=builtin"]),
+            (false, Seccomp::Default)
+        );
+        assert_eq!(
+            security(&[
+                "apparmor=unconfined",
+                "label:disable",
+                "no-new-privileges:1"
+            ]),
+            (true, Seccomp::Default)
+        );
+        let error_of = |opts: &[&str]| error(&project_of(with_opts(opts)), &busybox());
+        assert_eq!(
+            error_of(&["seccomp=/etc/profile.json"]),
+            "service \"app\": `security_opt: seccomp=/etc/profile.json` is not supported yet: \
+             custom seccomp profiles are not supported yet; remove it to keep Docker's default \
+             profile, or use seccomp=unconfined"
+        );
+        assert_eq!(
+            error_of(&["no-new-privileges:maybe"]),
+            "service \"app\": security_opt \"no-new-privileges:maybe\" is invalid: \
+             no-new-privileges takes true or false"
+        );
+        assert_eq!(
+            error_of(&["systempaths=unconfined"]),
+            "service \"app\": `security_opt: systempaths=unconfined` is not supported yet: \
+             remove it to run the service without it"
+        );
+        assert_eq!(
+            error_of(&["bogus"]),
+            "service \"app\": security_opt \"bogus\" is invalid: expected KEY=VALUE, e.g. \
+             no-new-privileges:true or seccomp=unconfined"
+        );
+        assert_eq!(
+            error_of(&["mask=/proc"]),
+            "service \"app\": security_opt \"mask=/proc\" is invalid: unknown option: expected \
+             no-new-privileges, seccomp, apparmor or label"
+        );
+        let planned = plan_of(Service {
+            privileged: true,
+            cap_add: strings(&["NET_ADMIN"]),
+            cap_drop: strings(&["ALL"]),
+            read_only: true,
+            ..Service::default()
+        });
+        assert!(planned.privileged);
+        assert!(planned.readonly_rootfs);
+        assert_eq!(planned.seccomp, Seccomp::Unconfined);
+        assert_eq!(planned.cap_add, strings(&["NET_ADMIN"]));
+        assert_eq!(planned.cap_drop, strings(&["ALL"]));
+    }
+
+    #[test]
+    fn ulimits_sysctls_devices_and_the_rest_are_carried() {
+        let yaml = "\
+services:
+  app:
+    image: bb
+    network_mode: none
+    ulimits:
+      nproc: 65535
+      nofile: {soft: 1024, hard: 2048}
+      core: -1
+    sysctls:
+      net.core.somaxconn: 1024
+      kernel.shm_rmid_forced: 1
+    devices:
+      - /dev/fuse
+      - /dev/ttyUSB0:/dev/serial:rw
+    shm_size: 128m
+    init: true
+    stdin_open: true
+    stop_signal: SIGQUIT
+    stop_grace_period: 1m30s
+    labels:
+      tier: back
+      shared: service
+";
+        let image = ImageConfig {
+            labels: BTreeMap::from([
+                ("shared".to_string(), "image".to_string()),
+                ("vendor".to_string(), "acme".to_string()),
+            ]),
+            stop_signal: Some("SIGUSR1".into()),
+            ..busybox()
+        };
+        let planned = plan(&load(yaml), &image);
+        let rlimit = |name: &str, soft, hard| Rlimit {
+            name: name.into(),
+            soft,
+            hard,
+        };
+        assert_eq!(
+            planned.rlimits,
+            vec![
+                rlimit("core", u64::MAX, u64::MAX),
+                rlimit("nofile", 1024, 2048),
+                rlimit("nproc", 65535, 65535),
+            ]
+        );
+        assert_eq!(
+            planned.sysctls,
+            env(&[
+                ("kernel.shm_rmid_forced", "1"),
+                ("net.core.somaxconn", "1024")
+            ])
+        );
+        assert_eq!(
+            planned.devices,
+            vec![
+                Device {
+                    source: "/dev/fuse".into(),
+                    target: "/dev/fuse".into(),
+                    permissions: "rwm".into(),
+                },
+                Device {
+                    source: "/dev/ttyUSB0".into(),
+                    target: "/dev/serial".into(),
+                    permissions: "rw".into(),
+                },
+            ]
+        );
+        assert_eq!(planned.shm_size, 128 << 20);
+        assert!(planned.init);
+        assert!(planned.stdin_open);
+        assert!(!planned.tty);
+        assert_eq!(planned.stop_signal, 3);
+        assert_eq!(planned.stop_grace_period, Duration::from_secs(90));
+        assert_eq!(
+            planned.labels,
+            BTreeMap::from([
+                ("shared".to_string(), "service".to_string()),
+                ("tier".to_string(), "back".to_string()),
+                ("vendor".to_string(), "acme".to_string()),
+            ])
+        );
+        // run -t/-i add a terminal and stdin; the image's STOPSIGNAL applies without one.
+        let project = project_of(Service::default());
+        let overrides = RunOverrides {
+            tty: true,
+            interactive: true,
+            ..RunOverrides::default()
+        };
+        let planned = plan_run(&project, &image, &overrides);
+        assert!(planned.tty && planned.stdin_open);
+        assert_eq!(planned.stop_signal, 10);
+        let image = ImageConfig {
+            stop_signal: Some("SIGWHAT".into()),
+            ..busybox()
+        };
+        assert_eq!(
+            error(&project, &image),
+            "service \"app\": the image's STOPSIGNAL \"SIGWHAT\" is invalid: unknown signal \
+             \"SIGWHAT\": expected a name such as SIGTERM, SIGINT or \
+             SIGUSR1, or a number from 1 to 31 or 34 to 64"
+        );
+    }
+
+    #[test]
+    fn bad_ulimits_and_devices_are_errors() {
+        let error_of = |service: Service| error(&project_of(service), &busybox());
+        assert_eq!(
+            error_of(Service {
+                ulimits: BTreeMap::from([("files".to_string(), Ulimit::Single(10))]),
+                ..Service::default()
+            }),
+            "service \"app\": ulimits \"files\" is invalid: unknown resource: expected one of \
+             core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, \
+             rttime, sigpending, stack"
+        );
+        assert_eq!(
+            error_of(Service {
+                ulimits: BTreeMap::from([(
+                    "nofile".to_string(),
+                    Ulimit::SoftHard { soft: -1, hard: 10 }
+                )]),
+                ..Service::default()
+            }),
+            "service \"app\": ulimits.nofile \"soft -1, hard 10\" is invalid: the soft limit is \
+             above the hard limit"
+        );
+        assert_eq!(
+            error_of(Service {
+                devices: vec![syntax::parse_device("nvidia.com/gpu=all").unwrap()],
+                ..Service::default()
+            }),
+            "service \"app\": devices[0] \"nvidia.com/gpu=all\" is not an absolute path: use a \
+             path starting with /"
+        );
+    }
+
+    #[test]
+    fn keys_that_would_change_the_container_are_refused() {
+        let error_of = |extra: &str| {
+            let project = load(&format!(
+                "services:\n  db:\n    image: bb\n    network_mode: none\n  app:\n    image: bb\n    network_mode: none\n{extra}"
+            ));
+            error(&project, &busybox())
+        };
+        assert_eq!(
+            error_of("    ipc: host\n"),
+            "service \"app\": `ipc: host` is not supported yet: each container has its own IPC \
+             namespace; remove `ipc`"
+        );
+        assert_eq!(
+            error_of("    pid: host\n"),
+            "service \"app\": `pid: host` is not supported yet: each container has its own PID \
+             namespace; remove `pid`"
+        );
+        assert_eq!(
+            error_of("    userns_mode: keep-id\n"),
+            "service \"app\": `userns_mode: keep-id` is not supported yet: containers run \
+             without a user namespace; remove `userns_mode`"
+        );
+        assert_eq!(
+            error_of("    cgroup_parent: custom\n"),
+            "service \"app\": `cgroup_parent` is not supported yet: remove `cgroup_parent` to \
+             run the service without it"
+        );
+        assert_eq!(
+            error_of("    links: [db]\n"),
+            "service \"app\": `links` is not supported yet: links need a bridge network (they \
+             come with `up`, issue 4); remove them"
+        );
+        assert_eq!(
+            error_of(
+                "    deploy:\n      resources:\n        reservations:\n          devices:\n            - capabilities: [gpu]\n"
+            ),
+            "service \"app\": reserving devices (GPUs, generic resources) in \
+             `deploy.resources` is not supported yet: remove them, or map device nodes with \
+             `devices:`"
+        );
+        // What equals the behaviour here, or doesn't touch the container, is fine.
+        let project = load(
+            "services:\n  app:\n    image: bb\n    network_mode: none\n    ipc: private\n    userns_mode: host\n    cgroup: private\n    oom_kill_disable: false\n    develop:\n      watch: [{path: ., action: rebuild}]\n",
+        );
+        assert_eq!(plan(&project, &busybox()).argv, ["sh"]);
+    }
+
+    #[test]
+    fn plans_and_mounts_serialize_with_a_type_tag() {
+        let mount = PlannedMount::Volume {
+            name: "demo_db".into(),
+            target: "/db".into(),
+            readonly: false,
+            nocopy: true,
+            external: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&mount).unwrap(),
+            json!({"type": "volume", "name": "demo_db", "target": "/db", "readonly": false,
+                   "nocopy": true, "external": false})
+        );
+        let (project, _) = load_with(VOLUMES_YAML, &[]);
+        let planned = plan(&project, &busybox());
+        let text = serde_json::to_string(&planned).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ContainerPlan>(&text).unwrap(),
+            planned
+        );
+        let overrides = RunOverrides {
+            env: strings(&["A=1"]),
+            command: Some(strings(&["id"])),
+            tty: true,
+            ..RunOverrides::default()
+        };
+        let text = serde_json::to_string(&overrides).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RunOverrides>(&text).unwrap(),
+            overrides
+        );
     }
 }
