@@ -45,9 +45,6 @@ const EXIT_FILE_WAIT: Duration = Duration::from_secs(5);
 /// The label compose puts on a one-off container.
 const ONEOFF_LABEL: &str = "com.docker.compose.oneoff";
 
-/// The label a volume made for an anonymous mount carries.
-pub const ANONYMOUS_VOLUME_LABEL: &str = "com.docker.volume.anonymous";
-
 /// A container request that failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ContainerError {
@@ -184,10 +181,9 @@ impl Containers {
 
 /// Waits until the exit code comes.
 pub(crate) async fn exit_code(mut exit: watch::Receiver<Option<i32>>) -> i32 {
-    match exit.wait_for(Option::is_some).await {
-        Ok(code) => code.unwrap_or(UNKNOWN_EXIT),
-        Err(_) => exit.borrow().unwrap_or(UNKNOWN_EXIT),
-    }
+    let waited = exit.wait_for(Option::is_some).await.map(|code| *code);
+    // The sender goes once the code is set: the last value is the code.
+    waited.unwrap_or_else(|_| *exit.borrow()).unwrap_or(UNKNOWN_EXIT)
 }
 
 /// `run`: plans, prepares, records and starts a one-off container of a service;
@@ -394,9 +390,8 @@ async fn discard(engine: &Arc<Engine>, record: &ContainerRecord) {
     let _records = engine.containers.records.lock().await;
     let (engine, id) = (engine.clone(), record.id.clone());
     let removed = blocking(move || {
-        match engine.state.container(&id)? {
-            Some(record) => remove_made(&engine, &record, true)?,
-            None => {}
+        if let Some(record) = engine.state.container(&id)? {
+            remove_made(&engine, &record, true)?;
         }
         Ok(())
     })
@@ -467,6 +462,7 @@ async fn start(
         spec.tty = false;
     }
     let spec = spec.validate().map_err(ContainerError::from)?;
+    let (id, exit_file) = (record.id.clone(), record.spec.spec().exit_file.clone());
     let _records = engine.containers.records.lock().await;
     let shared = engine.clone();
     let (running, exit) = blocking(move || {
@@ -506,8 +502,7 @@ async fn start(
         Ok((running, exit))
     })
     .await?;
-    let exit_file = record.spec.spec().exit_file.clone();
-    watch_exit(engine, record.id, running.pid(), exit_file, Some(running));
+    watch_exit(engine, id, running.pid(), exit_file, Some(running));
     Ok(exit)
 }
 
@@ -630,7 +625,7 @@ fn remove_made(
             let anonymous = engine
                 .state
                 .volume(name)?
-                .is_some_and(|volume| volume.labels.contains_key(ANONYMOUS_VOLUME_LABEL));
+                .is_some_and(|volume| volume.labels.contains_key(prepare::ANONYMOUS_VOLUME_LABEL));
             if anonymous {
                 engine.volumes.remove(&engine.state, name)?;
             }

@@ -58,7 +58,10 @@ pub enum EngineError {
     State(#[from] StateError),
     /// The image store could not be opened.
     #[error("cannot open the image store under {}: {source}", root.display())]
-    Images { root: PathBuf, source: ImageError },
+    Images {
+        root: PathBuf,
+        source: Box<ImageError>,
+    },
 }
 
 /// Runs the engine of `layout` until it is asked to stop (a `Shutdown` request,
@@ -197,7 +200,7 @@ fn open(layout: Layout) -> Result<Engine, EngineError> {
     let state = State::open(&layout.state_db())?;
     let images = ImageStore::open(layout.root()).map_err(|source| EngineError::Images {
         root: layout.root().to_path_buf(),
-        source,
+        source: Box::new(source),
     })?;
     let hierarchy = match Hierarchy::detect() {
         Ok(hierarchy) => Some(hierarchy),
