@@ -11,6 +11,7 @@
 //! [`PlanError`] rather than ignored.
 
 use crate::image::ImageConfig;
+use crate::runtime::cgroup::CgroupLimits;
 use crate::runtime::exec::DEFAULT_PATH;
 use crate::runtime::spec::DEFAULT_SHM_SIZE;
 use crate::runtime::{Device, Network, Rlimit, Seccomp};
@@ -50,26 +51,6 @@ pub struct RunOverrides {
     pub tty: bool,
     /// Keep standard input open (on top of the service's `stdin_open:`).
     pub interactive: bool,
-}
-
-/// Resource limits of the container's cgroup, with the meaning of `runtime::cgroup`'s
-/// `CgroupLimits` (which takes this place once both are merged).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Memory limit in bytes.
-    pub memory: Option<u64>,
-    /// Memory plus swap in bytes, like Docker's `--memory-swap`; `-1` is unlimited swap.
-    pub memory_swap: Option<i64>,
-    /// A number of CPUs, e.g. `0.5`.
-    pub cpus: Option<f64>,
-    /// Relative CPU weight (2 to 262144).
-    pub cpu_shares: Option<u64>,
-    /// CPUs the container may run on, e.g. `0-2,4`.
-    pub cpuset_cpus: Option<String>,
-    /// Memory nodes the container may use.
-    pub cpuset_mems: Option<String>,
-    /// Most processes at once; `-1` or `0` is unlimited.
-    pub pids: Option<i64>,
 }
 
 /// One mount of the container, before the engine turns volumes into host paths.
@@ -187,7 +168,7 @@ pub struct ContainerPlan {
     /// How long to wait after `stop_signal` before killing.
     pub stop_grace_period: Duration,
     /// cgroup limits.
-    pub limits: Limits,
+    pub limits: CgroupLimits,
     /// The network namespace.
     pub network: Network,
     /// The image's labels, then the service's over them.
@@ -749,7 +730,7 @@ impl Planner<'_> {
     /// cgroup limits; `deploy.resources.limits` wins over `mem_limit`, `cpus` and
     /// `pids_limit`, as compose applies them. Docker's implicit swap limit (twice the
     /// memory when only memory is limited) is not set: swap is limited only when asked.
-    fn limits(&self) -> Result<Limits, PlanError> {
+    fn limits(&self) -> Result<CgroupLimits, PlanError> {
         let svc = self.service;
         let deploy = svc
             .deploy
@@ -792,7 +773,7 @@ impl Planner<'_> {
         if let Some(cpus) = cpus.filter(|cpus| cpus.is_nan() || *cpus < 0.0) {
             return Err(self.invalid("cpus", cpus.to_string(), "a number of CPUs is 0 or more"));
         }
-        Ok(Limits {
+        Ok(CgroupLimits {
             memory,
             memory_swap,
             cpus: cpus.filter(|cpus| *cpus > 0.0),
@@ -1258,7 +1239,7 @@ mod tests {
                 stdin_open: false,
                 stop_signal: 15,
                 stop_grace_period: Duration::from_secs(10),
-                limits: Limits::default(),
+                limits: CgroupLimits::default(),
                 network: Network::None,
                 labels: BTreeMap::new(),
             }
@@ -1809,7 +1790,7 @@ services:
 ";
         assert_eq!(
             plan(&load(yaml), &busybox()).limits,
-            Limits {
+            CgroupLimits {
                 memory: Some(256 << 20),
                 memory_swap: Some(512 << 20),
                 cpus: Some(1.5),
@@ -1824,7 +1805,7 @@ services:
         );
         assert_eq!(
             plan(&load(&deployed), &busybox()).limits,
-            Limits {
+            CgroupLimits {
                 memory: Some(300 << 20),
                 memory_swap: Some(512 << 20),
                 cpus: Some(0.5),
@@ -1843,12 +1824,12 @@ services:
                 pids_limit: Some(-1),
                 ..Service::default()
             }),
-            Limits {
+            CgroupLimits {
                 memory: Some(64 << 20),
                 memory_swap: Some(-1),
                 cpu_shares: Some(2),
                 pids: Some(-1),
-                ..Limits::default()
+                ..CgroupLimits::default()
             }
         );
         // Zero means no limit; shares are clamped to the kernel's range.
@@ -1870,9 +1851,9 @@ services:
                 }),
                 ..Service::default()
             }),
-            Limits {
+            CgroupLimits {
                 cpu_shares: Some(262_144),
-                ..Limits::default()
+                ..CgroupLimits::default()
             }
         );
     }

@@ -9,5 +9,5 @@
 pub mod container;
 pub mod user;
 
-pub use container::{plan_container, ContainerPlan, Limits, PlanError, PlannedMount, RunOverrides};
+pub use container::{plan_container, ContainerPlan, PlanError, PlannedMount, RunOverrides};
 pub use user::{resolve_user, UserError};

@@ -69,7 +69,7 @@ fn exec_program(valid: &ValidSpec) -> Failure {
 
 /// A new session whose controlling terminal is standard input, so that the program
 /// gets the terminal's signals (^C) and job control works.
-fn take_terminal() -> Result<(), Failure> {
+pub(crate) fn take_terminal() -> Result<(), Failure> {
     nix::unistd::setsid().map_err(at(Step::Session))?;
     rustix::process::ioctl_tiocsctty(std::io::stdin())
         .map_err(|err| Failure::setup(Step::ControllingTerminal, sys::errno(err)))
