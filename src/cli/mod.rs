@@ -115,6 +115,9 @@ pub enum Command {
     /// The container runtime's helper (started by rcompose itself, never by hand)
     #[command(name = crate::runtime::HELPER_SUBCOMMAND, hide = true)]
     ContainerInit(Verb<crate::runtime::HelperArgs>),
+    /// The container runtime's exec helper (started by rcompose itself, never by hand)
+    #[command(name = crate::runtime::EXEC_HELPER_SUBCOMMAND, hide = true)]
+    ContainerExec(Verb<crate::runtime::ExecHelperArgs>),
 }
 
 impl Command {
@@ -125,6 +128,7 @@ impl Command {
             Command::Version(verb) => &mut verb.global,
             Command::Completion(verb) => &mut verb.global,
             Command::ContainerInit(verb) => &mut verb.global,
+            Command::ContainerExec(verb) => &mut verb.global,
         }
     }
 }
@@ -183,6 +187,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Some(Command::Version(verb)) => version::run(&verb.args, out),
         Some(Command::Completion(verb)) => completion::run(&verb.args, out),
         Some(Command::ContainerInit(verb)) => crate::runtime::helper::helper_main(&verb.args),
+        Some(Command::ContainerExec(verb)) => crate::runtime::enter::exec_helper_main(&verb.args),
         None if cli.version => version::run(&version::Args { short: false }, out),
         None => Err(CliError::Usage(
             Cli::command().error(ErrorKind::MissingSubcommand, "a command is required"),
