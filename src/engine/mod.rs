@@ -4,6 +4,9 @@
 //! - [`layout`]: where everything lives under the root and the run directory.
 //! - [`protocol`]: the requests and events; [`wire`]: their framing on the socket,
 //!   descriptors included; [`client`]: the CLI's side.
+//! - [`state`]: the records of containers and volumes (redb); [`volumes`]: named
+//!   volumes on disk; [`prepare`]: a planned container's directory, volumes, cgroup and
+//!   spec, made (and undone) as one step.
 //! - [`server`]: the engine process ([`run_engine`]): the lock, the socket, one task
 //!   per connection; its requests are served by `images` (the image store),
 //!   `containers` (run, exec, stop, rm, ps, volumes, adoption at start) and `logs`.
@@ -13,8 +16,11 @@ mod containers;
 mod images;
 pub mod layout;
 mod logs;
+pub mod prepare;
 pub mod protocol;
 pub mod server;
+pub mod state;
+pub mod volumes;
 pub mod wire;
 
 pub use client::{Call, Client, ClientError};
