@@ -1,6 +1,7 @@
 //! The one error type of the command line: each variant knows its exit code, and the
 //! error is printed once, at the top, with its cause chain.
 
+use crate::engine::ClientError;
 use std::error::Error as _;
 use std::fmt;
 use std::io;
@@ -33,8 +34,8 @@ pub enum CliError {
     Usage(#[from] clap::Error),
     /// A verb of a later stage of rcompose.
     #[error(
-        "`{verb}` is not implemented yet: rcompose can read and validate compose files \
-         today (`rcompose config`); containers arrive with the runtime"
+        "`{verb}` is not implemented yet: today rcompose runs one-off containers of a \
+         service (`rcompose run`, `rcompose exec`); services that stay up come with networks"
     )]
     NotImplemented { verb: String },
     /// No `-f`, no `COMPOSE_FILE`, and no compose file in the directory or above.
@@ -75,13 +76,72 @@ pub enum CliError {
     /// The project could not be serialized (a bug: every model value serializes).
     #[error("cannot render the project: {0}")]
     Render(String),
+    /// Our own executable (which runs the engine) can't be found.
+    #[error("cannot find the rcompose executable (it runs the engine)")]
+    CurrentExe(#[source] io::Error),
+    /// Talking to the engine failed, or the engine refused the request (its message).
+    /// The message already holds its cause.
+    #[error("{0}")]
+    Engine(ClientError),
+    /// The engine answered with a reply that doesn't go with the request.
+    #[error(
+        "the rcompose engine answered `{request}` with {reply}: is it another version of \
+         rcompose? Stop it with `rcompose engine stop`"
+    )]
+    UnexpectedReply {
+        request: &'static str,
+        reply: String,
+    },
+    /// The engine (`rcompose engine`) failed. The message already holds its cause.
+    #[error("{0}")]
+    Server(crate::engine::server::EngineError),
+    /// `engine stop`: the engine answered but did not exit.
+    #[error("the rcompose engine (pid {pid}) did not exit within {} s of being asked to stop", .waited.as_secs())]
+    EngineStop {
+        pid: u32,
+        waited: std::time::Duration,
+    },
+    /// A file to send to the engine can't be opened.
+    #[error("cannot open {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// `image load` without `-i` while standard input is a terminal.
+    #[error(
+        "`image load` reads the archive from standard input, which is a terminal: give \
+         it with -i FILE or redirect standard input"
+    )]
+    StdinIsTerminal,
+    /// Reading a confirmation from standard input failed.
+    #[error("cannot read the answer from standard input")]
+    Confirm(#[source] io::Error),
+    /// The terminal could not be set up for an attached container, or signals could not
+    /// be forwarded to it.
+    #[error("cannot {what}")]
+    Attach {
+        what: &'static str,
+        #[source]
+        source: nix::Error,
+    },
+}
+
+impl From<ClientError> for CliError {
+    fn from(err: ClientError) -> CliError {
+        CliError::Engine(err)
+    }
 }
 
 impl CliError {
-    /// The process exit code: 2 for usage errors (0 for `--help`), 1 otherwise.
+    /// The process exit code: 2 for usage errors (0 for `--help`); the engine's code
+    /// for what it refused (125 when it fails, 126/127 when a container's program can't
+    /// run) and 125 when it can't be reached, as docker; 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(err) => err.exit_code(),
+            CliError::Engine(err) => err.exit_code(),
+            CliError::UnexpectedReply { .. } => 125,
             _ => 1,
         }
     }
@@ -170,8 +230,9 @@ mod tests {
         };
         assert_eq!(
             err.render(),
-            "rcompose: `up` is not implemented yet: rcompose can read and validate compose \
-             files today (`rcompose config`); containers arrive with the runtime"
+            "rcompose: `up` is not implemented yet: today rcompose runs one-off containers \
+             of a service (`rcompose run`, `rcompose exec`); services that stay up come with \
+             networks"
         );
         assert_eq!(err.exit_code(), 1);
     }
