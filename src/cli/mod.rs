@@ -161,6 +161,9 @@ pub enum Command {
     /// The container runtime's helper (started by rcompose itself, never by hand)
     #[command(name = crate::runtime::HELPER_SUBCOMMAND, hide = true)]
     ContainerInit(Verb<crate::runtime::HelperArgs>),
+    /// The container runtime's exec helper (started by rcompose itself, never by hand)
+    #[command(name = crate::runtime::EXEC_HELPER_SUBCOMMAND, hide = true)]
+    ContainerExec(Verb<crate::runtime::ExecHelperArgs>),
 }
 
 impl Command {
@@ -176,6 +179,7 @@ impl Command {
             Command::Volume(command) => command.global_mut(),
             Command::Engine(verb) => &mut verb.global,
             Command::ContainerInit(verb) => &mut verb.global,
+            Command::ContainerExec(verb) => &mut verb.global,
         }
     }
 }
@@ -253,6 +257,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
             done(engine::run(&verb.args, &Context::from_process(cli.global)?))
         }
         Some(Command::ContainerInit(verb)) => crate::runtime::helper::helper_main(&verb.args),
+        Some(Command::ContainerExec(verb)) => crate::runtime::enter::exec_helper_main(&verb.args),
         None if cli.version => done(version::run(&version::Args { short: false }, out)),
         None => Err(CliError::Usage(
             Cli::command().error(ErrorKind::MissingSubcommand, "a command is required"),

@@ -1,26 +1,13 @@
-//! Pure planning: from the validated project to what the runtime is asked to do.
+//! Planning: what to ask the runtime for, decided from the project. Everything here is
+//! pure (no file, network or kernel access) and tested without root.
+//!
+//! - [`container`]: one service's container ([`ContainerPlan`]) from the normalized
+//!   service, its image's config and `run`'s overrides, with Docker's and compose's rules.
+//! - [`user`]: `user:` and `group_add` resolved to numeric ids against the image's
+//!   `/etc/passwd` and `/etc/group` text, as Docker does.
 
-use serde::{Deserialize, Serialize};
+pub mod container;
+pub mod user;
 
-/// `run`'s command-line overrides of a service.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunOverrides {
-    /// `--name`.
-    pub name: Option<String>,
-    /// `-e KEY=VALUE` (resolved by the CLI).
-    pub env: Vec<String>,
-    /// `-v` in the short syntax.
-    pub volumes: Vec<String>,
-    /// `-u`.
-    pub user: Option<String>,
-    /// `-w`.
-    pub workdir: Option<String>,
-    /// `--entrypoint`.
-    pub entrypoint: Option<String>,
-    /// The command after the service name.
-    pub command: Option<Vec<String>>,
-    /// A terminal.
-    pub tty: bool,
-    /// Keep stdin open.
-    pub interactive: bool,
-}
+pub use container::{plan_container, ContainerPlan, PlanError, PlannedMount, RunOverrides};
+pub use user::{resolve_user, UserError};

@@ -122,6 +122,18 @@ impl Runtime {
         stdio: StdioSpec,
     ) -> Result<RunningContainer, RuntimeError> {
         let json = serde_json::to_vec(spec).map_err(|err| RuntimeError::SendSpec(err.into()))?;
+        self.start_helper(HELPER_SUBCOMMAND, &json, stdio)
+    }
+
+    /// Runs our binary's hidden `subcommand` (a helper that reads `config` from its
+    /// config pipe and reports on its status pipe) and returns once it reported the
+    /// start of its process (or with the step that failed before).
+    pub(super) fn start_helper(
+        &self,
+        subcommand: &str,
+        config: &[u8],
+        stdio: StdioSpec,
+    ) -> Result<RunningContainer, RuntimeError> {
         let (config_read, config_write) =
             nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(RuntimeError::Pipe)?;
         let (status_read, status_write) =
@@ -135,7 +147,7 @@ impl Runtime {
 
         let mut command = Command::new(&self.helper);
         command
-            .arg(HELPER_SUBCOMMAND)
+            .arg(subcommand)
             .arg("--config-fd")
             .arg(config_fd.to_string())
             .arg("--status-fd")
@@ -161,7 +173,7 @@ impl Runtime {
         drop((config_read, status_write, command));
 
         // A failed write means the helper is gone or failed: its report says why.
-        let sent = File::from(config_write).write_all(&json);
+        let sent = File::from(config_write).write_all(config);
         let mut reports = ReportReader::new(File::from(status_read));
         let first = reports.next();
         let pid = match first {
@@ -199,17 +211,18 @@ pub struct RunningContainer {
 }
 
 impl RunningContainer {
-    /// The host PID of the container's PID 1 (the process that runs the program).
+    /// The host PID of the process that runs the program: the container's PID 1, or
+    /// the process an [exec](Runtime::exec) started.
     pub fn pid(&self) -> i32 {
         self.pid
     }
 
-    /// The helper's PID (the parent of the container's PID 1).
+    /// The helper's PID (the parent of that process).
     pub fn helper_pid(&self) -> u32 {
         self.helper.id()
     }
 
-    /// Waits until the container's PID 1 ends.
+    /// Waits until that process ends.
     pub fn wait(mut self) -> Result<ExitStatus, RuntimeError> {
         let report = self.reports.next();
         let status = self.helper.wait().map_err(RuntimeError::Wait)?;

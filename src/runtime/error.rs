@@ -76,6 +76,25 @@ pub enum Step {
     Chdir { path: PathBuf },
     /// Restoring default signal dispositions and an empty signal mask.
     Signals,
+    // The exec helper's own steps (see `runtime::enter`).
+    /// The process an exec was to join has ended (its container stopped).
+    ExecTargetGone { pid: i32 },
+    /// The process an exec was to join shares rcompose's PID namespace: no container's.
+    ExecNotAContainer { pid: i32 },
+    /// Opening a namespace or the root directory of the process an exec joins.
+    ExecOpen { path: PathBuf },
+    /// Writing the exec helper's PID into one of the container's `cgroup.procs`.
+    ExecCgroup { path: PathBuf },
+    /// `setns` into one of the container's namespaces (`ipc`, `uts`, `net`, ...).
+    ExecNamespace { namespace: String },
+    /// Changing to the container's root directory.
+    ExecRoot,
+    /// Starting the exec's process in the container's PID namespace.
+    ExecFork,
+    /// Waiting for the exec's process.
+    ExecWait,
+    /// `setsid` and making standard input the controlling terminal.
+    ControllingTerminal,
 }
 
 impl fmt::Display for Step {
@@ -129,6 +148,27 @@ impl fmt::Display for Step {
                 write!(f, "changing to the working directory {}", path.display())
             }
             Step::Signals => write!(f, "resetting signal handling"),
+            Step::ExecTargetGone { pid } => write!(
+                f,
+                "container process {pid} is gone (the container is not running)"
+            ),
+            Step::ExecNotAContainer { pid } => write!(
+                f,
+                "process {pid} is not a container's: it shares rcompose's PID namespace"
+            ),
+            Step::ExecOpen { path } => write!(f, "opening {}", path.display()),
+            Step::ExecCgroup { path } => {
+                write!(f, "joining the container's cgroup ({})", path.display())
+            }
+            Step::ExecNamespace { namespace } => {
+                write!(f, "joining the container's {namespace} namespace")
+            }
+            Step::ExecRoot => write!(f, "changing to the container's root directory"),
+            Step::ExecFork => write!(f, "starting the process in the container"),
+            Step::ExecWait => write!(f, "waiting for the process in the container"),
+            Step::ControllingTerminal => {
+                write!(f, "making standard input the controlling terminal")
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use super::error::Step;
 use super::message::Failure;
 use super::mounts::{self, MountOp, MountSource};
 use super::resolve::resolve_in_root;
-use super::spec::{Network, ValidSpec};
+use super::spec::{Network, User, ValidSpec};
 use super::{exec, sys};
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -316,12 +316,17 @@ fn readonly_in_place(path: &Path) -> Result<(), Errno> {
 /// A privileged container gets every capability the runtime itself has (a host can
 /// withhold some from root); otherwise asking for one the runtime lacks fails.
 fn become_user(valid: &ValidSpec) -> Result<(), Failure> {
-    let user = &valid.spec().user;
     let mut capabilities = valid.capabilities();
     if valid.spec().privileged {
         let ours = sys::permitted().map_err(at(Step::Capabilities))?;
         capabilities = capabilities.intersection(CapSet::from_bits(ours));
     }
+    switch_user(&valid.spec().user, capabilities)
+}
+
+/// Becomes `user` with `capabilities` (the container's set), in [`become_user`]'s
+/// order; an exec's process does the same (see [`enter`](super::enter)).
+pub(crate) fn switch_user(user: &User, capabilities: CapSet) -> Result<(), Failure> {
     let caps = ProcessCaps::for_user(capabilities, user.uid);
     for n in 0..64u8 {
         if caps.bounding.contains(n) {

@@ -20,6 +20,10 @@
 //! it has exec'd (or the step that failed), then its exit status; it stays the parent
 //! of the container's PID 1 and exits with the container's exit code.
 //!
+//! [`Runtime::exec`] runs one more program in a running container through a second
+//! helper, `__container-exec`, which joins the container's cgroup and namespaces (see
+//! [`enter`]) and reports the same way.
+//!
 //! What is decided is pure and tested without root: [`caps`] (the capability sets),
 //! [`mounts`] (every mount with its flags and data, masked and read-only paths),
 //! [`resolve`] (mount targets resolved inside the root filesystem), [`exec`] (the
@@ -27,7 +31,9 @@
 //! carries out those decisions.
 
 pub mod caps;
+pub mod cgroup;
 pub mod container;
+pub mod enter;
 pub mod error;
 pub mod exec;
 pub mod fs;
@@ -41,6 +47,7 @@ pub mod spec;
 mod sys;
 
 pub use container::{ExitStatus, RunningContainer, Runtime, StdioSource, StdioSpec};
+pub use enter::{ExecHelperArgs, ExecSpec, EXEC_HELPER_SUBCOMMAND};
 pub use error::{ExecFailure, RuntimeError, Step};
 pub use helper::{HelperArgs, HELPER_SUBCOMMAND};
 pub use spec::{
