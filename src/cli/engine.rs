@@ -27,7 +27,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Runs the engine until it is stopped, or stops the running one.
 pub fn run(args: &Args, context: &Context) -> Result<(), CliError> {
     match args.action {
-        None => crate::engine::server::run_engine(context.layout()).map_err(CliError::Server),
+        None => Ok(crate::engine::run_engine(context.layout())?),
         Some(Action::Stop) => stop(&context.client()?),
     }
 }

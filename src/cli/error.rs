@@ -80,9 +80,8 @@ pub enum CliError {
     #[error("cannot find the rcompose executable (it runs the engine)")]
     CurrentExe(#[source] io::Error),
     /// Talking to the engine failed, or the engine refused the request (its message).
-    /// The message already holds its cause.
-    #[error("{0}")]
-    Engine(ClientError),
+    #[error(transparent)]
+    Engine(#[from] ClientError),
     /// The engine answered with a reply that doesn't go with the request.
     #[error(
         "the rcompose engine answered `{request}` with {reply}: is it another version of \
@@ -92,9 +91,9 @@ pub enum CliError {
         request: &'static str,
         reply: String,
     },
-    /// The engine (`rcompose engine`) failed. The message already holds its cause.
-    #[error("{0}")]
-    Server(crate::engine::server::EngineError),
+    /// The engine (`rcompose engine`) failed.
+    #[error(transparent)]
+    Server(#[from] crate::engine::EngineError),
     /// `engine stop`: the engine answered but did not exit.
     #[error("the rcompose engine (pid {pid}) did not exit within {} s of being asked to stop", .waited.as_secs())]
     EngineStop {
@@ -127,11 +126,6 @@ pub enum CliError {
     },
 }
 
-impl From<ClientError> for CliError {
-    fn from(err: ClientError) -> CliError {
-        CliError::Engine(err)
-    }
-}
 
 impl CliError {
     /// The process exit code: 2 for usage errors (0 for `--help`); the engine's code
@@ -146,8 +140,9 @@ impl CliError {
         }
     }
 
-    /// The message for the user: `rcompose: <message>: <cause>: <cause>`. Usage errors
-    /// keep clap's own layout (message, usage line, hint).
+    /// The message for the user: `rcompose: <message>: <cause>: <cause>` (a cause the
+    /// text already holds is not repeated). Usage errors keep clap's own layout
+    /// (message, usage line, hint).
     pub fn render(&self) -> String {
         if let CliError::Usage(err) = self {
             return err.to_string();
@@ -155,7 +150,10 @@ impl CliError {
         let mut text = format!("rcompose: {self}");
         let mut cause = self.source();
         while let Some(err) = cause {
-            text.push_str(&format!(": {err}"));
+            let more = err.to_string();
+            if !text.contains(&more) {
+                text.push_str(&format!(": {more}"));
+            }
             cause = err.source();
         }
         text
@@ -198,6 +196,26 @@ mod tests {
             "rcompose: cannot read the compose file from standard input: device went away"
         );
         assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let err = CliError::from(ClientError::NotRunning {
+            root: PathBuf::from("/tmp/r"),
+            socket: PathBuf::from("/tmp/r/run/engine.sock"),
+            source: io::Error::from_raw_os_error(2),
+        });
+        assert_eq!(
+            err.render(),
+            "rcompose: no rcompose engine runs for /tmp/r (socket /tmp/r/run/engine.sock: No \
+             such file or directory (os error 2))"
+        );
+        assert_eq!(err.exit_code(), 125);
+        let failed = CliError::from(ClientError::Failed(crate::engine::protocol::Failure {
+            message: "no such image: nope:1".to_string(),
+            exit_code: 125,
+        }));
+        assert_eq!(failed.render(), "rcompose: no such image: nope:1");
     }
 
     #[test]
