@@ -22,6 +22,18 @@ pub enum Step {
     Fork,
     /// The helper waits for the container's PID 1.
     WaitInit,
+    /// The helper opens the log file (append, create).
+    OpenLog { path: PathBuf },
+    /// The pipes the program's output goes into, for the log.
+    LogPipes,
+    /// The container's init blocks the signals it forwards.
+    InitSignals,
+    /// The container's init forks the program.
+    ForkProgram,
+    /// `setsid` for a terminal.
+    Session,
+    /// `TIOCSCTTY` on standard input.
+    ControllingTerminal,
     /// Unsharing the mount, UTS, IPC, cgroup (and network) namespaces.
     Namespaces,
     /// Making every mount private, so nothing propagates to the host.
@@ -93,8 +105,6 @@ pub enum Step {
     ExecFork,
     /// Waiting for the exec's process.
     ExecWait,
-    /// `setsid` and making standard input the controlling terminal.
-    ControllingTerminal,
 }
 
 impl fmt::Display for Step {
@@ -106,6 +116,14 @@ impl fmt::Display for Step {
             Step::InitPipe => write!(f, "creating the container init's report pipe"),
             Step::Fork => write!(f, "starting the container's first process"),
             Step::WaitInit => write!(f, "waiting for the container's first process"),
+            Step::OpenLog { path } => write!(f, "opening the log file {}", path.display()),
+            Step::LogPipes => write!(f, "creating the pipes for the container's output"),
+            Step::InitSignals => write!(f, "blocking signals in the container's init"),
+            Step::ForkProgram => write!(f, "starting the program under the container's init"),
+            Step::Session => write!(f, "starting a new session for the terminal"),
+            Step::ControllingTerminal => {
+                write!(f, "making standard input the controlling terminal")
+            }
             Step::Namespaces => {
                 write!(
                     f,
@@ -166,9 +184,6 @@ impl fmt::Display for Step {
             Step::ExecRoot => write!(f, "changing to the container's root directory"),
             Step::ExecFork => write!(f, "starting the process in the container"),
             Step::ExecWait => write!(f, "waiting for the process in the container"),
-            Step::ControllingTerminal => {
-                write!(f, "making standard input the controlling terminal")
-            }
         }
     }
 }
@@ -249,6 +264,24 @@ pub enum RuntimeError {
         program: String,
         failure: ExecFailure,
     },
+    /// A signal could not be sent.
+    #[error("cannot send signal {signal} to process {pid}")]
+    Signal {
+        pid: i32,
+        signal: i32,
+        #[source]
+        errno: Errno,
+    },
+    /// Waiting for a process to end failed.
+    #[error("cannot wait for process {pid} to end")]
+    WaitExit {
+        pid: i32,
+        #[source]
+        errno: Errno,
+    },
+    /// No pseudo-terminal could be opened.
+    #[error("cannot open a pseudo-terminal (is /dev/pts mounted?)")]
+    Pty(#[source] Errno),
 }
 
 impl RuntimeError {

@@ -4,12 +4,12 @@
 //! decided; each failure names its step.
 
 use super::caps::{CapSet, ProcessCaps};
-use super::error::Step;
-use super::message::Failure;
+use super::error::{RuntimeError, Step};
+use super::message::{write_report, Failure, Report};
 use super::mounts::{self, MountOp, MountSource};
 use super::resolve::resolve_in_root;
 use super::spec::{Network, User, ValidSpec};
-use super::{exec, sys};
+use super::{exec, sys, tini};
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -20,17 +20,59 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Sets the container up and executes its program; returns only when that failed.
-/// Runs in the helper's forked child, PID 1 of the new PID namespace.
-pub(crate) fn setup_and_exec(valid: &ValidSpec) -> Failure {
-    if let Err(failure) = setup(valid) {
-        return failure;
-    }
+/// Sets the container up and executes its program; returns only when that failed,
+/// with the exit code, after writing the failure to `report` (which closes when the
+/// program is executed). Runs in the helper's forked child, PID 1 of the new PID
+/// namespace.
+///
+/// [`setup`] ends with the last steps before exec; with `init`, PID 1 forks after
+/// them (so the program and the init both run under them) and stays as the init.
+pub(crate) fn setup_and_exec(valid: &ValidSpec, mut report: File) -> i32 {
+    let failure = match setup(valid) {
+        Err(failure) => failure,
+        Ok(()) if valid.spec().init => match tini::start() {
+            Err(failure) => failure,
+            Ok(tini::Role::Program) => exec_program(valid),
+            Ok(tini::Role::Init { program, signals }) => {
+                // The program holds the report pipe until it is executed.
+                drop(report);
+                tini::supervise(program, signals)
+            }
+        },
+        Ok(()) => exec_program(valid),
+    };
+    report_failure(&mut report, failure)
+}
+
+/// Writes `failure` to `report` (the helper may be gone: the exit code still says
+/// it) and returns the exit code.
+pub(crate) fn report_failure(report: &mut File, failure: Failure) -> i32 {
+    let code = RuntimeError::from(failure.clone()).exit_code();
+    let _ = write_report(report, &Report::Failed(failure));
+    code
+}
+
+/// Takes the terminal (`tty`), then replaces this process with the program; returns
+/// only when that failed.
+fn exec_program(valid: &ValidSpec) -> Failure {
     let spec = valid.spec();
+    if spec.tty {
+        if let Err(failure) = take_terminal() {
+            return failure;
+        }
+    }
     Failure::Exec {
         program: spec.argv.first().cloned().unwrap_or_default(),
         failure: exec::execute(&spec.argv, &spec.env),
     }
+}
+
+/// A new session whose controlling terminal is standard input, so that the program
+/// gets the terminal's signals (^C) and job control works.
+pub(crate) fn take_terminal() -> Result<(), Failure> {
+    nix::unistd::setsid().map_err(at(Step::Session))?;
+    rustix::process::ioctl_tiocsctty(std::io::stdin())
+        .map_err(|err| Failure::setup(Step::ControllingTerminal, sys::errno(err)))
 }
 
 /// `step` failed with this errno.

@@ -49,6 +49,28 @@ pub(crate) fn fork() -> Result<ForkResult, Errno> {
     unsafe { nix::unistd::fork() }
 }
 
+/// `kill(2)` with a raw signal number (real-time signals too), to one process.
+pub(crate) fn kill(pid: libc::pid_t, signal: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: kill takes integers only.
+    Errno::result(unsafe { libc::kill(pid, signal) }).map(drop)
+}
+
+/// Sets each of `signals` to be ignored (the helper's defence against its caller's
+/// death; the container's init resets them all before it executes the program).
+pub(crate) fn ignore_signals(signals: &[Signal]) -> Result<(), Errno> {
+    for &sig in signals {
+        // SAFETY: SIG_IGN installs no handler, so no code of ours runs in a signal
+        // context.
+        unsafe { signal::signal(sig, SigHandler::SigIgn) }?;
+    }
+    Ok(())
+}
+
+/// The errno of a rustix call, as nix (and our errors) have it.
+pub(crate) fn errno(err: rustix::io::Errno) -> Errno {
+    Errno::from_raw(err.raw_os_error())
+}
+
 /// `setdomainname(2)` for the current UTS namespace.
 pub(crate) fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`'s bytes, which outlive the call.
@@ -199,13 +221,20 @@ pub(crate) fn reset_signals() -> Result<(), Errno> {
 }
 
 /// Closes every open descriptor numbered 3 or more but `keep`: the helper holds nothing
-/// its caller leaked to it (such as the write end of the container's stdin pipe).
-pub(crate) fn close_fds_except(keep: &[RawFd]) -> Result<(), Errno> {
+/// its caller leaked to it (such as the write end of the container's stdin pipe), the
+/// container's init nothing it inherited from the helper.
+///
+/// # Safety
+///
+/// No object that owns one of the descriptors closed may be used or dropped afterwards:
+/// call it before anything opened one (first thing in the helper), or in a process
+/// that never returns to the code owning them (the container's init, which ends with
+/// `_exit`).
+pub(crate) unsafe fn close_fds_except(keep: &[RawFd]) -> Result<(), Errno> {
     for raw in open_fds()? {
         if raw >= 3 && !keep.contains(&raw) {
-            // SAFETY: called first thing in the helper, before anything of ours opened a
-            // descriptor: none of these is owned by a Rust object. The directory's own
-            // (already closed) descriptor gives EBADF, which is fine.
+            // SAFETY: no owner of this descriptor is used again (the caller's promise).
+            // The directory's own (already closed) descriptor gives EBADF, which is fine.
             unsafe { libc::close(raw) };
         }
     }
