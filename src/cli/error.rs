@@ -126,7 +126,6 @@ pub enum CliError {
     },
 }
 
-
 impl CliError {
     /// The process exit code: 2 for usage errors (0 for `--help`); the engine's code
     /// for what it refused (125 when it fails, 126/127 when a container's program can't
