@@ -50,8 +50,8 @@ fn planned_verbs_say_they_are_not_implemented() {
     assert_eq!(stdout(&out), "");
     assert_eq!(
         stderr(&out),
-        "rcompose: `up` is not implemented yet: rcompose can read and validate compose files \
-         today (`rcompose config`); containers arrive with the runtime\n"
+        "rcompose: `up` is not implemented yet: today rcompose runs one-off containers of a \
+         service (`rcompose run`, `rcompose exec`); services that stay up come with networks\n"
     );
 }
 
@@ -80,8 +80,15 @@ fn help_lists_the_verbs_and_global_options_but_not_planned_verbs() {
         "COMPOSE_FILE",
         "COMPOSE_PROJECT_NAME",
         "COMPOSE_PROFILES",
+        "--root <DIR>",
+        "RCOMPOSE_ROOT",
         "version",
         "completion",
+        "run",
+        "exec",
+        "image",
+        "volume",
+        "engine",
     ] {
         assert!(help.contains(expected), "missing {expected:?} in\n{help}");
     }
@@ -91,11 +98,114 @@ fn help_lists_the_verbs_and_global_options_but_not_planned_verbs() {
 
 #[test]
 fn every_verb_has_help_with_the_global_options() {
-    for verb in ["version", "completion"] {
-        let out = rcompose(&[verb, "--help"]);
-        assert_eq!(out.status.code(), Some(0), "{verb}");
-        assert!(stdout(&out).contains("--project-name"), "{verb}");
+    for verb in [
+        &["version"][..],
+        &["completion"],
+        &["run"],
+        &["exec"],
+        &["engine"],
+        &["image", "import"],
+        &["image", "load"],
+        &["image", "ls"],
+        &["image", "inspect"],
+        &["image", "rm"],
+        &["image", "prune"],
+        &["volume", "ls"],
+        &["volume", "inspect"],
+        &["volume", "rm"],
+        &["volume", "prune"],
+    ] {
+        let out = rcompose(&[verb, &["--help"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{verb:?}");
+        let help = stdout(&out);
+        assert!(help.contains("--project-name"), "{verb:?}");
+        assert!(help.contains("--root <DIR>"), "{verb:?}");
     }
+}
+
+#[test]
+fn after_rm_and_prune_dash_f_means_force() {
+    for verb in [
+        &["image", "rm"][..],
+        &["image", "prune"],
+        &["volume", "rm"],
+        &["volume", "prune"],
+    ] {
+        let help = stdout(&rcompose(&[verb, &["--help"]].concat()));
+        assert!(help.contains("-f, --force"), "{verb:?}\n{help}");
+        assert!(help.contains("      --file <FILE>"), "{verb:?}\n{help}");
+        assert!(!help.contains("-f, --file"), "{verb:?}\n{help}");
+    }
+}
+
+#[test]
+fn run_and_exec_usage_shows_the_service_then_the_command() {
+    let help = stdout(&rcompose(&["run", "--help"]));
+    assert!(
+        help.contains("Usage: rcompose run [OPTIONS] <SERVICE> [COMMAND]..."),
+        "{help}"
+    );
+    let help = stdout(&rcompose(&["exec", "--help"]));
+    assert!(
+        help.contains("Usage: rcompose exec [OPTIONS] <SERVICE> <COMMAND>..."),
+        "{help}"
+    );
+    let out = rcompose(&["exec", "web"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("<COMMAND>"), "{}", stderr(&out));
+}
+
+#[test]
+fn run_without_a_compose_file_says_so_before_any_engine_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(dir.path())
+        .args(["--root", root.to_str().unwrap(), "run", "web", "true"])
+        .env_remove("COMPOSE_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("rcompose: no compose file found in "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!root.exists(), "no engine was started");
+}
+
+#[test]
+fn engine_stop_without_an_engine_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let out = rcompose(&["--root", root.to_str().unwrap(), "engine", "stop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("rcompose: no engine runs for {}\n", root.display())
+    );
+    assert!(!root.exists());
+}
+
+#[test]
+fn image_import_of_a_missing_file_names_it_before_any_engine_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let out = Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(dir.path())
+        .args(["--root", root.to_str().unwrap()])
+        .args(["image", "import", "missing.tar", "x:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "rcompose: cannot open {}: No such file or directory (os error 2)\n",
+            dir.path().join("missing.tar").display()
+        )
+    );
+    assert!(!root.exists());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The one error type of the command line: each variant knows its exit code, and the
 //! error is printed once, at the top, with its cause chain.
 
+use crate::engine::ClientError;
 use std::error::Error as _;
 use std::fmt;
 use std::io;
@@ -33,8 +34,8 @@ pub enum CliError {
     Usage(#[from] clap::Error),
     /// A verb of a later stage of rcompose.
     #[error(
-        "`{verb}` is not implemented yet: rcompose can read and validate compose files \
-         today (`rcompose config`); containers arrive with the runtime"
+        "`{verb}` is not implemented yet: today rcompose runs one-off containers of a \
+         service (`rcompose run`, `rcompose exec`); services that stay up come with networks"
     )]
     NotImplemented { verb: String },
     /// No `-f`, no `COMPOSE_FILE`, and no compose file in the directory or above.
@@ -75,19 +76,72 @@ pub enum CliError {
     /// The project could not be serialized (a bug: every model value serializes).
     #[error("cannot render the project: {0}")]
     Render(String),
+    /// Our own executable (which runs the engine) can't be found.
+    #[error("cannot find the rcompose executable (it runs the engine)")]
+    CurrentExe(#[source] io::Error),
+    /// Talking to the engine failed, or the engine refused the request (its message).
+    #[error(transparent)]
+    Engine(#[from] ClientError),
+    /// The engine answered with a reply that doesn't go with the request.
+    #[error(
+        "the rcompose engine answered `{request}` with {reply}: is it another version of \
+         rcompose? Stop it with `rcompose engine stop`"
+    )]
+    UnexpectedReply {
+        request: &'static str,
+        reply: String,
+    },
+    /// The engine (`rcompose engine`) failed.
+    #[error(transparent)]
+    Server(#[from] crate::engine::EngineError),
+    /// `engine stop`: the engine answered but did not exit.
+    #[error("the rcompose engine (pid {pid}) did not exit within {} s of being asked to stop", .waited.as_secs())]
+    EngineStop {
+        pid: u32,
+        waited: std::time::Duration,
+    },
+    /// A file to send to the engine can't be opened.
+    #[error("cannot open {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// `image load` without `-i` while standard input is a terminal.
+    #[error(
+        "`image load` reads the archive from standard input, which is a terminal: give \
+         it with -i FILE or redirect standard input"
+    )]
+    StdinIsTerminal,
+    /// Reading a confirmation from standard input failed.
+    #[error("cannot read the answer from standard input")]
+    Confirm(#[source] io::Error),
+    /// The terminal could not be set up for an attached container, or signals could not
+    /// be forwarded to it.
+    #[error("cannot {what}")]
+    Attach {
+        what: &'static str,
+        #[source]
+        source: nix::Error,
+    },
 }
 
 impl CliError {
-    /// The process exit code: 2 for usage errors (0 for `--help`), 1 otherwise.
+    /// The process exit code: 2 for usage errors (0 for `--help`); the engine's code
+    /// for what it refused (125 when it fails, 126/127 when a container's program can't
+    /// run) and 125 when it can't be reached, as docker; 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(err) => err.exit_code(),
+            CliError::Engine(err) => err.exit_code(),
+            CliError::UnexpectedReply { .. } => 125,
             _ => 1,
         }
     }
 
-    /// The message for the user: `rcompose: <message>: <cause>: <cause>`. Usage errors
-    /// keep clap's own layout (message, usage line, hint).
+    /// The message for the user: `rcompose: <message>: <cause>: <cause>` (a cause the
+    /// text already holds is not repeated). Usage errors keep clap's own layout
+    /// (message, usage line, hint).
     pub fn render(&self) -> String {
         if let CliError::Usage(err) = self {
             return err.to_string();
@@ -95,7 +149,10 @@ impl CliError {
         let mut text = format!("rcompose: {self}");
         let mut cause = self.source();
         while let Some(err) = cause {
-            text.push_str(&format!(": {err}"));
+            let more = err.to_string();
+            if !text.contains(&more) {
+                text.push_str(&format!(": {more}"));
+            }
             cause = err.source();
         }
         text
@@ -141,6 +198,26 @@ mod tests {
     }
 
     #[test]
+    fn causes_already_in_the_message_are_not_repeated() {
+        let err = CliError::from(ClientError::NotRunning {
+            root: PathBuf::from("/tmp/r"),
+            socket: PathBuf::from("/tmp/r/run/engine.sock"),
+            source: io::Error::from_raw_os_error(2),
+        });
+        assert_eq!(
+            err.render(),
+            "rcompose: no rcompose engine runs for /tmp/r (socket /tmp/r/run/engine.sock: No \
+             such file or directory (os error 2))"
+        );
+        assert_eq!(err.exit_code(), 125);
+        let failed = CliError::from(ClientError::Failed(crate::engine::protocol::Failure {
+            message: "no such image: nope:1".to_string(),
+            exit_code: 125,
+        }));
+        assert_eq!(failed.render(), "rcompose: no such image: nope:1");
+    }
+
+    #[test]
     fn invalid_name_suggests_the_normalized_one() {
         let err = CliError::InvalidProjectName {
             name: "My App".to_string(),
@@ -170,8 +247,9 @@ mod tests {
         };
         assert_eq!(
             err.render(),
-            "rcompose: `up` is not implemented yet: rcompose can read and validate compose \
-             files today (`rcompose config`); containers arrive with the runtime"
+            "rcompose: `up` is not implemented yet: today rcompose runs one-off containers \
+             of a service (`rcompose run`, `rcompose exec`); services that stay up come with \
+             networks"
         );
         assert_eq!(err.exit_code(), 1);
     }

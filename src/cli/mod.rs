@@ -2,18 +2,26 @@
 //!
 //! To add a verb: write `src/cli/<verb>.rs` with an `Args` struct (`clap::Args`) and a
 //! `run` function; add a `Verb<<verb>::Args>` variant to [`Command`] (its doc comment is
-//! the verb's help) and its arms in `Command::global_mut` and [`run`]; remove the verb
-//! from [`PLANNED_VERBS`].
+//! the verb's help; [`ForceVerb`] when the verb's `-f` means `--force`) and its arms in
+//! `Command::global_mut` and [`run`]; remove the verb from [`PLANNED_VERBS`]. A verb with
+//! sub-verbs (`image ls`) has its own `Command` enum of `Verb`s.
 
+mod attach;
 pub mod completion;
 pub mod config;
+pub mod engine;
 mod error;
+pub mod exec;
+pub mod image;
 mod options;
+pub mod run;
+mod table;
 pub mod version;
+pub mod volume;
 
 pub use error::{CliError, NameOrigin};
 pub use options::{
-    is_valid_project_name, load_options, normalize_project_name, DEFAULT_FILE_NAMES,
+    is_valid_project_name, load_options, normalize_project_name, Context, DEFAULT_FILE_NAMES,
 };
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
@@ -24,10 +32,10 @@ use std::path::PathBuf;
 
 /// Verbs of later stages: typing one gives a clear "not implemented yet" instead of
 /// clap's unknown-command error. They are not listed in `--help`.
-pub const PLANNED_VERBS: [&str; 30] = [
-    "up", "down", "ps", "run", "exec", "logs", "start", "stop", "restart", "pull", "build", "push",
-    "create", "rm", "kill", "pause", "unpause", "top", "port", "images", "ls", "cp", "events",
-    "wait", "watch", "attach", "scale", "stats", "volume", "image",
+pub const PLANNED_VERBS: [&str; 26] = [
+    "up", "down", "ps", "logs", "start", "stop", "restart", "pull", "build", "push", "create",
+    "rm", "kill", "pause", "unpause", "top", "port", "images", "ls", "cp", "events", "wait",
+    "watch", "attach", "scale", "stats",
 ];
 
 /// rcompose runs multi-container applications described in compose files, with its
@@ -73,6 +81,11 @@ pub struct GlobalArgs {
     /// Profile to enable, repeatable [env: COMPOSE_PROFILES, comma-separated]
     #[arg(long, value_name = "PROFILE")]
     pub profile: Vec<String>,
+    /// Where the engine keeps images, volumes, containers and its state; its socket is
+    /// under DIR/run [env: RCOMPOSE_ROOT] [default: /var/lib/rcompose, socket under
+    /// /run/rcompose]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 impl GlobalArgs {
@@ -83,6 +96,7 @@ impl GlobalArgs {
         self.project_directory = after.project_directory.or(self.project_directory.take());
         self.env_file.extend(after.env_file);
         self.profile.extend(after.profile);
+        self.root = after.root.or(self.root.take());
     }
 }
 
@@ -93,6 +107,17 @@ impl GlobalArgs {
 #[derive(Debug, clap::Args)]
 #[command(about = None, long_about = None)]
 pub struct Verb<A: clap::Args> {
+    #[command(flatten)]
+    pub args: A,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// [`Verb`] for verbs whose `-f` means `--force` (as in docker): after such a verb the
+/// compose file is given with `--file` only.
+#[derive(Debug, clap::Args)]
+#[command(about = None, long_about = None, mut_arg("files", |arg| arg.short(None)))]
+pub struct ForceVerb<A: clap::Args> {
     #[command(flatten)]
     pub args: A,
     #[command(flatten)]
@@ -112,8 +137,27 @@ pub enum Command {
     ///
     /// For example: rcompose completion bash > /etc/bash_completion.d/rcompose
     Completion(Verb<completion::Args>),
-    /// Run the engine in the foreground (the rcompose commands start it when needed)
-    Engine(Verb<EngineArgs>),
+    /// Run a one-off container of a service
+    ///
+    /// Attached (without -d), the container gets this terminal (or standard input,
+    /// output and error) and rcompose exits with its exit code. For example:
+    /// rcompose run --rm worker sh -c 'id; hostname'
+    Run(Verb<run::Args>),
+    /// Run a command in a service's running container
+    ///
+    /// For example: rcompose exec web sh -c 'cat /etc/hostname'
+    Exec(Verb<exec::Args>),
+    /// Manage images: import, load, ls, inspect, rm, prune
+    #[command(subcommand)]
+    Image(image::Command),
+    /// Manage the project's named volumes: ls, inspect, rm, prune
+    #[command(subcommand)]
+    Volume(volume::Command),
+    /// Run the engine in the foreground (`rcompose engine stop` stops it)
+    ///
+    /// Other commands start the engine in the background when none runs; this runs it
+    /// under a service manager such as systemd.
+    Engine(Verb<engine::Args>),
     /// The container runtime's helper (started by rcompose itself, never by hand)
     #[command(name = crate::runtime::HELPER_SUBCOMMAND, hide = true)]
     ContainerInit(Verb<crate::runtime::HelperArgs>),
@@ -129,6 +173,10 @@ impl Command {
             Command::Config(verb) => &mut verb.global,
             Command::Version(verb) => &mut verb.global,
             Command::Completion(verb) => &mut verb.global,
+            Command::Run(verb) => &mut verb.global,
+            Command::Exec(verb) => &mut verb.global,
+            Command::Image(command) => command.global_mut(),
+            Command::Volume(command) => command.global_mut(),
             Command::Engine(verb) => &mut verb.global,
             Command::ContainerInit(verb) => &mut verb.global,
             Command::ContainerExec(verb) => &mut verb.global,
@@ -136,20 +184,12 @@ impl Command {
     }
 }
 
-/// `engine`'s arguments.
-#[derive(Debug, clap::Args)]
-pub struct EngineArgs {
-    /// The engine's root (images, volumes, containers, state)
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
-}
-
 /// Runs rcompose with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match parse(std::env::args_os()).and_then(|cli| run(cli, &mut out)) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(err) => {
             err.print();
             err.exit_code()
@@ -184,30 +224,41 @@ fn planned_verb(err: &clap::Error) -> Option<String> {
     }
 }
 
-/// Runs a parsed command line, writing its output to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+/// Runs a parsed command line, writing its output to `out`; returns the exit code (the
+/// container's for `run` and `exec`, 0 for the other verbs).
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
+    let done = |result: Result<(), CliError>| result.map(|()| 0);
     match cli.command {
         Some(Command::Config(verb)) => {
-            let cwd = std::env::current_dir().map_err(CliError::Cwd)?;
-            // Variables whose name or value is not UTF-8 can't be interpolated; skip them.
-            let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect();
-            config::run(&verb.args, &cli.global, &cwd, &env, out)
+            let context = Context::from_process(cli.global)?;
+            done(config::run(
+                &verb.args,
+                &context.global,
+                &context.cwd,
+                &context.env,
+                out,
+            ))
         }
-        Some(Command::Version(verb)) => version::run(&verb.args, out),
-        Some(Command::Completion(verb)) => completion::run(&verb.args, out),
+        Some(Command::Version(verb)) => done(version::run(&verb.args, out)),
+        Some(Command::Completion(verb)) => done(completion::run(&verb.args, out)),
+        Some(Command::Run(verb)) => run::run(&verb.args, &Context::from_process(cli.global)?, out),
+        Some(Command::Exec(verb)) => exec::run(&verb.args, &Context::from_process(cli.global)?),
+        Some(Command::Image(command)) => done(image::run(
+            &command,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
+        Some(Command::Volume(command)) => done(volume::run(
+            &command,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
         Some(Command::Engine(verb)) => {
-            let layout = crate::engine::Layout::new(verb.args.root);
-            if let Err(err) = crate::engine::run_engine(layout) {
-                eprintln!("rcompose engine: {}", crate::engine::server::error_chain(&err));
-                std::process::exit(125);
-            }
-            Ok(())
+            done(engine::run(&verb.args, &Context::from_process(cli.global)?))
         }
         Some(Command::ContainerInit(verb)) => crate::runtime::helper::helper_main(&verb.args),
         Some(Command::ContainerExec(verb)) => crate::runtime::enter::exec_helper_main(&verb.args),
-        None if cli.version => version::run(&version::Args { short: false }, out),
+        None if cli.version => done(version::run(&version::Args { short: false }, out)),
         None => Err(CliError::Usage(
             Cli::command().error(ErrorKind::MissingSubcommand, "a command is required"),
         )),
@@ -220,7 +271,7 @@ mod tests {
 
     fn output(args: &[&str]) -> Result<String, CliError> {
         let mut out = Vec::new();
-        run(parse(args.iter().copied())?, &mut out)?;
+        assert_eq!(run(parse(args.iter().copied())?, &mut out)?, 0);
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -241,8 +292,8 @@ mod tests {
                 other => panic!("{args:?}: unexpected {other:?}"),
             }
         }
-        match parse(["rcompose", "volume", "ls"]) {
-            Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "volume"),
+        match parse(["rcompose", "ps", "-a"]) {
+            Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "ps"),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -292,6 +343,7 @@ mod tests {
                 project_directory: Some(PathBuf::from("/srv")),
                 env_file: vec![PathBuf::from("x.env")],
                 profile: vec!["debug".to_string(), "tools".to_string()],
+                root: None,
             }
         );
     }

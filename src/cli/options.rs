@@ -1,15 +1,106 @@
 //! From the global options and the environment to the inputs of one load
 //! ([`crate::spec::LoadOptions`]): which files, which project directory and name, which
 //! env files and profiles. Follows compose's rules, including the search for a default
-//! compose file in the working directory and its parents.
+//! compose file in the working directory and its parents. Also the engine's layout
+//! (`--root`) and the [`Context`] the verbs that talk to the engine start from.
 
 use super::error::{CliError, NameOrigin};
 use super::GlobalArgs;
+use crate::engine::{Client, Layout};
+use crate::spec::model::Project;
 use crate::spec::paths::absolute;
 use crate::spec::LoadOptions;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+/// What a verb starts from: the global options, the working directory and the process
+/// environment.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub global: GlobalArgs,
+    /// Absolute.
+    pub cwd: PathBuf,
+    /// The process environment (variables whose name or value is not UTF-8 are left
+    /// out: they can't be interpolated).
+    pub env: BTreeMap<String, String>,
+}
+
+impl Context {
+    /// The context of this process.
+    pub fn from_process(global: GlobalArgs) -> Result<Context, CliError> {
+        let cwd = std::env::current_dir().map_err(CliError::Cwd)?;
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Ok(Context { global, cwd, env })
+    }
+
+    /// The engine's layout: `--root`, else `RCOMPOSE_ROOT` (relative to the working
+    /// directory), else the default one.
+    pub fn layout(&self) -> Layout {
+        let root = self.global.root.clone().or_else(|| {
+            self.env
+                .get("RCOMPOSE_ROOT")
+                .filter(|root| !root.is_empty())
+                .map(PathBuf::from)
+        });
+        Layout::new(root.map(|root| absolute(&self.cwd, &root)))
+    }
+
+    /// A client of the engine of [`Context::layout`], which starts this very executable
+    /// as the engine when none runs.
+    pub fn client(&self) -> Result<Client, CliError> {
+        let program = std::env::current_exe().map_err(CliError::CurrentExe)?;
+        Ok(Client::new(self.layout(), program))
+    }
+
+    /// Loads the project (with `services` active whatever their profiles), printing its
+    /// warnings on stderr.
+    pub fn load(&self, services: &[String]) -> Result<Project, CliError> {
+        let options = load_options(&self.global, &self.cwd, &self.env, services)?;
+        let loaded = crate::spec::load(&options)?;
+        for warning in &loaded.warnings {
+            eprintln!("{warning}");
+        }
+        Ok(loaded.project)
+    }
+
+    /// Loads the project and checks that it has `service`.
+    pub fn load_with_service(&self, service: &str) -> Result<Project, CliError> {
+        let project = self.load(&[service.to_string()])?;
+        if !project.services.contains_key(service) {
+            return Err(CliError::NoSuchService {
+                name: service.to_string(),
+                known: project.services.keys().cloned().collect(),
+            });
+        }
+        Ok(project)
+    }
+
+    /// The project's name (from its files, as [`Context::load`] finds them; or `-p` /
+    /// `COMPOSE_PROJECT_NAME` alone when there is no compose file) and its named volumes
+    /// (compose key to full name; none without a file).
+    pub fn project_volumes(&self) -> Result<(String, BTreeMap<String, String>), CliError> {
+        match self.load(&[]) {
+            Ok(project) => {
+                let volumes = project
+                    .volumes
+                    .into_iter()
+                    .map(|(key, volume)| (key, volume.name))
+                    .collect();
+                Ok((project.name, volumes))
+            }
+            Err(err @ CliError::NoComposeFile { .. }) => {
+                match project_name(&self.global, &self.env)? {
+                    Some(name) => Ok((name, BTreeMap::new())),
+                    None => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
 
 /// The names of a default compose file, in order of preference (compose's order).
 pub const DEFAULT_FILE_NAMES: [&str; 4] = [

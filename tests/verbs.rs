@@ -1,0 +1,666 @@
+//! The verbs end to end, as a user runs them: the real binary with `--root <temp dir>`
+//! (it starts its own engine there), a busybox image imported from a tarball, compose
+//! files in the test's directory. Each test stops its engine and checks that nothing of
+//! it is left (no process, mount or cgroup); a guard cleans up also when it fails. They
+//! need root; as another user they pass with a "skipped" message (CI runs as root).
+
+use rcompose::engine::Layout;
+use rcompose::runtime::cgroup::Hierarchy;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+mod common;
+
+const EXE: &str = env!("CARGO_BIN_EXE_rcompose");
+
+/// A test's directory with the engine's root in `root/`. Dropping it stops the engine,
+/// kills what is left of it and unmounts what is still mounted (also when the test
+/// failed); [`TestRoot::finish`] checks that nothing was left.
+struct TestRoot {
+    dir: tempfile::TempDir,
+    layout: Layout,
+}
+
+impl TestRoot {
+    fn new() -> TestRoot {
+        let dir = tempfile::Builder::new()
+            .prefix("rcompose-verbs-")
+            .tempdir()
+            .unwrap();
+        let layout = Layout::new(Some(dir.path().join("root")));
+        TestRoot { dir, layout }
+    }
+
+    fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    /// `rcompose --root <root> ARGS` in the test's directory, with none of the
+    /// variables that would change what it does. The engine it starts inherits the
+    /// working directory, so that every process of the test can be found.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(EXE);
+        command
+            .current_dir(self.dir.path())
+            .arg("--root")
+            .arg(self.layout.root())
+            .args(args);
+        for variable in [
+            "RCOMPOSE_ROOT",
+            "COMPOSE_FILE",
+            "COMPOSE_PROJECT_NAME",
+            "COMPOSE_PROFILES",
+        ] {
+            command.env_remove(variable);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Runs and asserts success; what it printed.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}\nstdout: {}\nstderr: {}\nengine log: {}",
+            text(&out.stdout),
+            text(&out.stderr),
+            self.engine_log()
+        );
+        text(&out.stdout)
+    }
+
+    fn engine_log(&self) -> String {
+        fs::read_to_string(self.layout.engine_log()).unwrap_or_default()
+    }
+
+    /// `image import` of the busybox root filesystem (with a user `app`) as
+    /// `bb:latest`; the image's ID.
+    fn import_busybox(&self) -> String {
+        let tarball = self.path("busybox.tar");
+        busybox_tarball(&tarball);
+        let id = self.ok(&["image", "import", "busybox.tar", "bb:latest"]);
+        id.strip_suffix('\n').unwrap().to_string()
+    }
+
+    /// `compose.yaml` of the project `verbs`.
+    fn compose(&self, text: &str) {
+        fs::write(self.path("compose.yaml"), format!("name: verbs\n{text}")).unwrap();
+    }
+
+    /// The IDs of the containers the engine has on disk.
+    fn container_dirs(&self) -> Vec<String> {
+        fs::read_dir(self.layout.root().join("containers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Waits until no container is left (the engine removes `--rm` ones at their end).
+    fn wait_no_containers(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.container_dirs().is_empty() {
+            assert!(Instant::now() < deadline, "{:?}", self.container_dirs());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the engine with `engine stop`, then checks that nothing of the test is
+    /// left: no process started from its directory, no mount under it, no cgroup.
+    fn finish(self) {
+        let out = self.run(&["engine", "stop"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "");
+        assert!(!self.layout.socket().exists(), "the socket is left behind");
+        assert_eq!(processes_in(self.dir.path()), Vec::<i32>::new());
+        assert_eq!(mounts_under(self.dir.path()), Vec::<String>::new());
+        if let Ok(hierarchy) = Hierarchy::detect() {
+            let parent = self.layout.cgroup_parent();
+            assert!(!hierarchy.open(&parent).exists(), "cgroup {parent} is left");
+        }
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        let _ = self.run(&["engine", "stop"]);
+        for pid in processes_in(self.dir.path()) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        if let Ok(hierarchy) = Hierarchy::detect() {
+            let parent = self.layout.cgroup_parent();
+            for id in self.container_dirs() {
+                let _ = hierarchy.open(&format!("{parent}/{id}")).remove();
+            }
+            let _ = hierarchy.open(&parent).remove();
+        }
+        for point in mounts_under(self.dir.path()).iter().rev() {
+            let _ = Command::new("umount").arg("-l").arg(point).status();
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The PIDs of the processes whose working directory is `dir` or under it: the engine
+/// and the container helpers it started (the containers themselves are in cgroups).
+fn processes_in(dir: &Path) -> Vec<i32> {
+    let ours = std::process::id() as i32;
+    let mut pids: Vec<i32> = fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&pid| pid != ours)
+        .filter(|pid| {
+            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+        })
+        .collect();
+    pids.sort();
+    pids
+}
+
+fn mounts_under(dir: &Path) -> Vec<String> {
+    let dir = dir.to_string_lossy().into_owned();
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .filter(|point| point.starts_with(&dir))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A tarball of the busybox root filesystem of the runtime tests, with a user `app`.
+fn busybox_tarball(path: &Path) {
+    let fixture = common::Fixture::new();
+    let base = fixture.path("base");
+    fs::write(
+        base.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(base.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
+    let mut builder = tar::Builder::new(File::create(path).unwrap());
+    builder.follow_symlinks(false);
+    builder.append_dir_all(".", &base).unwrap();
+    builder.finish().unwrap();
+}
+
+/// Bytes of file content of the busybox tarball: what the store counts as its size.
+fn busybox_content_size() -> u64 {
+    let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+    let group = "root:x:0:\napp:x:1000:\n";
+    let motd = "lower\n";
+    fs::metadata(common::BUSYBOX).unwrap().len() + (passwd.len() + group.len() + motd.len()) as u64
+}
+
+const SERVICE: &str = "services:\n  box:\n    image: bb:latest\n    network_mode: none\n";
+
+#[test]
+fn image_import_ls_inspect_rm() {
+    require_root!();
+    let root = TestRoot::new();
+    let id = root.import_busybox();
+    assert!(
+        id.starts_with("sha256:")
+            && id.len() == 71
+            && id[7..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let short = &id[7..19];
+
+    // REPOSITORY, TAG and IMAGE ID columns are 13, 10 and 15 wide; CREATED is as wide
+    // as its longest text plus 3.
+    let size = busybox_content_size();
+    assert!((1_000_000..10_000_000).contains(&size), "{size}");
+    let size = format!("{:.2}", size as f64 / 1e6);
+    let size = format!("{}MB", size.trim_end_matches('0').trim_end_matches('.'));
+    let table = root.ok(&["image", "ls"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    let prefix = format!("bb           latest    {short}   ");
+    let rest = lines[1]
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{table}"));
+    let created = &rest[..rest.find(" ago").unwrap_or_else(|| panic!("{table}")) + 4];
+    assert!(
+        created == "Less than a second ago"
+            || created == "1 second ago"
+            || created
+                .strip_suffix(" seconds ago")
+                .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n < 60)),
+        "{table}"
+    );
+    let width = created.len().max("CREATED".len()) + 3;
+    assert_eq!(
+        lines[0],
+        format!(
+            "REPOSITORY   TAG       IMAGE ID       {:width$}SIZE",
+            "CREATED"
+        )
+    );
+    assert_eq!(lines[1], format!("{prefix}{created:width$}{size}"));
+    assert_eq!(root.ok(&["image", "ls", "-q"]), format!("{short}\n"));
+    let json: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "ls", "--format", "json"])).unwrap();
+    assert_eq!(json["Repository"], "bb");
+    assert_eq!(json["Tag"], "latest");
+    assert_eq!(json["ID"], short);
+    assert_eq!(json["Size"], size.as_str());
+
+    // inspect: docker's JSON, indented by four spaces, by name or ID prefix.
+    let inspected = root.ok(&["image", "inspect", "bb"]);
+    assert!(inspected.starts_with("[\n    {\n        \""), "{inspected}");
+    let value: serde_json::Value = serde_json::from_str(&inspected).unwrap();
+    assert_eq!(value[0]["Id"], id.as_str());
+    assert_eq!(value[0]["RepoTags"], serde_json::json!(["bb:latest"]));
+    assert_eq!(
+        value[0]["Size"].as_u64(),
+        Some(busybox_content_size()),
+        "{inspected}"
+    );
+    let by_id: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "inspect", short])).unwrap();
+    assert_eq!(by_id, value);
+
+    let out = root.run(&["image", "inspect", "nope:1"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        text(&out.stderr),
+        "rcompose: image nope:1 not found: import a rootfs tarball with `rcompose image \
+         import FILE nope:1`, or load a saved image with `rcompose image load -i FILE`\n"
+    );
+
+    assert_eq!(
+        root.ok(&["image", "rm", "bb:latest"]),
+        format!("Untagged: bb:latest\nDeleted: {id}\n")
+    );
+    assert_eq!(
+        root.ok(&["image", "ls"]),
+        "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"
+    );
+    root.finish();
+}
+
+#[test]
+fn run_prints_what_the_container_prints_and_exits_with_its_code() {
+    require_root!();
+    let root = TestRoot::new();
+    root.import_busybox();
+    root.compose(SERVICE);
+
+    let out = root.run(&["run", "--rm", "box", "sh", "-c", "echo $$; id -u; hostname"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let stdout = text(&out.stdout);
+    let hostname = stdout
+        .strip_prefix("1\n0\n")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let hex = hostname
+        .strip_prefix("verbs-box-run-")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{stdout}"
+    );
+
+    let out = root.run(&[
+        "run",
+        "--rm",
+        "--name",
+        "probe",
+        "-u",
+        "app",
+        "-w",
+        "/tmp",
+        "box",
+        "sh",
+        "-c",
+        "id -u; hostname; pwd; echo oops >&2; exit 3",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "1000\nprobe\n/tmp\n");
+    assert_eq!(text(&out.stderr), "oops\n");
+
+    // -e KEY takes the caller's value.
+    let out = root
+        .command(&[
+            "run",
+            "--rm",
+            "-e",
+            "A=1",
+            "-e",
+            "FROM_CALLER",
+            "box",
+            "sh",
+            "-c",
+            "echo $A $FROM_CALLER",
+        ])
+        .env("FROM_CALLER", "inherited")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "1 inherited\n", "{}", text(&out.stderr));
+
+    // Standard input reaches the container, unless --interactive=false.
+    let mut child = root
+        .command(&["run", "--rm", "box", "sh", "-c", "tr a-z A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"piped in\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "PIPED IN\n");
+    let mut child = root
+        .command(&["run", "--rm", "--interactive=false", "box", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kept open: cat ends only because its standard input is /dev/null.
+    let stdin = child.stdin.take().unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), String::new())
+    );
+
+    // A program that isn't there: 127, as docker.
+    let out = root.run(&["run", "--rm", "box", "no-such-program"]);
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no-such-program"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    root.wait_no_containers();
+    root.finish();
+}
+
+#[test]
+fn a_missing_image_is_named_and_nothing_is_left() {
+    require_root!();
+    let root = TestRoot::new();
+    root.compose("services:\n  ghost:\n    image: nope:1\n    network_mode: none\n");
+    let out = root.run(&["run", "--rm", "ghost", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "rcompose: image nope:1 not found: import a rootfs tarball with `rcompose image \
+         import FILE nope:1`, or load a saved image with `rcompose image load -i FILE`\n"
+    );
+    let out = root.run(&["run", "--rm", "nosuch", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "rcompose: no such service: `nosuch` (the project has: ghost)\n"
+    );
+    assert!(root.container_dirs().is_empty());
+    root.finish();
+}
+
+#[test]
+fn named_volumes_keep_data_across_runs_and_are_listed_and_removed() {
+    require_root!();
+    let root = TestRoot::new();
+    root.import_busybox();
+    root.compose(&format!(
+        "{SERVICE}    volumes:\n      - data:/data\nvolumes:\n  data: {{}}\n"
+    ));
+    assert_eq!(root.ok(&["volume", "ls"]), "DRIVER    VOLUME NAME\n");
+    root.ok(&["run", "--rm", "box", "sh", "-c", "echo kept > /data/x"]);
+    assert_eq!(root.ok(&["run", "--rm", "box", "cat", "/data/x"]), "kept\n");
+    root.wait_no_containers();
+
+    assert_eq!(
+        root.ok(&["volume", "ls"]),
+        "DRIVER    VOLUME NAME\nlocal     verbs_data\n"
+    );
+    assert_eq!(root.ok(&["volume", "ls", "-q"]), "verbs_data\n");
+    // By its key in the project, or its full name.
+    let inspected: serde_json::Value =
+        serde_json::from_str(&root.ok(&["volume", "inspect", "data"])).unwrap();
+    assert_eq!(inspected[0]["Name"], "verbs_data");
+    let mountpoint = root.layout.volumes().join("verbs_data/_data");
+    assert_eq!(
+        inspected[0]["Mountpoint"].as_str(),
+        Some(mountpoint.to_str().unwrap())
+    );
+    assert_eq!(fs::read_to_string(mountpoint.join("x")).unwrap(), "kept\n");
+
+    assert_eq!(root.ok(&["volume", "rm", "verbs_data"]), "verbs_data\n");
+    assert_eq!(root.ok(&["volume", "ls"]), "DRIVER    VOLUME NAME\n");
+    assert!(!mountpoint.exists());
+
+    // prune removes the project's unused volumes, after asking.
+    root.ok(&["run", "--rm", "box", "true"]);
+    root.wait_no_containers();
+    let mut child = root
+        .command(&["volume", "prune"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "WARNING! This will remove the volumes of project verbs that no container uses.\n\
+         Are you sure you want to continue? [y/N] "
+    );
+    assert_eq!(root.ok(&["volume", "ls", "-q"]), "verbs_data\n");
+    assert_eq!(
+        root.ok(&["volume", "prune", "-f"]),
+        "Deleted Volumes:\nverbs_data\n"
+    );
+    assert_eq!(root.ok(&["volume", "ls", "-q"]), "");
+    root.finish();
+}
+
+#[test]
+fn run_detached_then_exec_into_it() {
+    require_root!();
+    let root = TestRoot::new();
+    root.import_busybox();
+    root.compose(SERVICE);
+    let name = root.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "box",
+        "sh",
+        "-c",
+        "while [ ! -e /tmp/stop ]; do sleep 0.05; done",
+    ]);
+    let hex = name
+        .strip_prefix("verbs-box-run-")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(hex.len(), 12, "{name}");
+
+    let out = root.run(&[
+        "exec",
+        "-T",
+        "-u",
+        "app",
+        "-w",
+        "/tmp",
+        "-e",
+        "GREETING=hi",
+        "box",
+        "sh",
+        "-c",
+        "echo $GREETING; id -u; pwd; hostname; exit 4",
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("hi\n1000\n/tmp\n{name}"));
+    assert_eq!(root.ok(&["exec", "box", "touch", "/tmp/stop"]), "");
+    root.wait_no_containers();
+
+    let out = root.run(&["exec", "box", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        text(&out.stderr).contains("no running container"),
+        "{}",
+        text(&out.stderr)
+    );
+    root.finish();
+}
+
+#[test]
+fn signals_to_an_attached_run_reach_the_container() {
+    require_root!();
+    let root = TestRoot::new();
+    root.import_busybox();
+    root.compose(SERVICE);
+    let mut child = root
+        .command(&[
+            "run",
+            "--rm",
+            "box",
+            "sh",
+            "-c",
+            "trap 'echo got INT; exit 7' INT; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    stdout.read_exact(&mut ready).unwrap();
+    assert_eq!(&ready, b"ready\n");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "got INT\n");
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+    root.wait_no_containers();
+    root.finish();
+}
+
+/// What a terminal's controlling side has received so far, read by a thread.
+struct Screen {
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Screen {
+    fn new(master: OwnedFd) -> Screen {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut master = File::from(master);
+            let mut buffer = [0u8; 4096];
+            // Ends with EIO once nothing holds the other side.
+            while let Ok(n @ 1..) = master.read(&mut buffer) {
+                sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+            }
+        });
+        Screen { seen }
+    }
+
+    fn text(&self) -> String {
+        text(&self.seen.lock().unwrap())
+    }
+
+    fn wait_for(&self, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.text().contains(expected) {
+            assert!(
+                Instant::now() < deadline,
+                "no {expected:?} in {:?}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+#[test]
+fn on_a_terminal_run_relays_it_in_raw_mode_and_restores_it() {
+    require_root!();
+    let root = TestRoot::new();
+    root.import_busybox();
+    root.compose(SERVICE);
+    let size = nix::pty::Winsize {
+        ws_row: 30,
+        ws_col: 100,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&size), None).unwrap();
+    let before = nix::sys::termios::tcgetattr(pty.slave.as_fd()).unwrap();
+    let slave = File::from(pty.slave);
+    let mut child = root
+        .command(&[
+            "run",
+            "--rm",
+            "box",
+            "sh",
+            "-c",
+            "[ -t 0 ] && echo terminal; stty size; read line; echo \"got $line\"; exit 5",
+        ])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut master = File::from(pty.master.try_clone().unwrap());
+    let screen = Screen::new(pty.master);
+    // The container's terminal has ours's size.
+    screen.wait_for("terminal\r\n30 100\r\n");
+    master.write_all(b"typed\r").unwrap();
+    screen.wait_for("got typed\r\n");
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(5), "{stderr}");
+    assert_eq!(stderr, "");
+    // Raw mode: what we typed was echoed by the container's terminal only, once.
+    assert_eq!(
+        screen.text().matches("typed").count(),
+        2,
+        "{:?}",
+        screen.text()
+    );
+    let after = nix::sys::termios::tcgetattr(slave.as_fd()).unwrap();
+    assert_eq!(after.local_flags, before.local_flags);
+    assert_eq!(after.input_flags, before.input_flags);
+    assert_eq!(after.output_flags, before.output_flags);
+    root.wait_no_containers();
+    root.finish();
+}
