@@ -262,10 +262,7 @@ impl TestEngine {
         assert_eq!(self.ok(Request::Shutdown), Reply::Ok);
         let status = self.child.take().unwrap().wait().unwrap();
         assert!(status.success(), "{status}: {}", self.log());
-        assert!(
-            !self.layout.socket().exists(),
-            "the socket is left behind"
-        );
+        assert!(!self.layout.socket().exists(), "the socket is left behind");
     }
 
     /// Stops the engine, then checks that nothing of the test is left: no process
@@ -404,7 +401,7 @@ fn ping_then_a_second_engine_on_the_root_is_refused_then_sigterm_stops_it() {
         .arg(engine.layout.root())
         .output()
         .unwrap();
-    assert_eq!(second.status.code(), Some(125));
+    assert_eq!(second.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&second.stderr);
     let expected = format!(
         "an engine already runs for {} (pid {pid})",
@@ -436,7 +433,10 @@ fn images_are_imported_over_a_descriptor_listed_inspected_and_removed() {
         panic!("not an image reply");
     };
     assert_eq!(image.names, ["bb:latest"]);
-    assert!(image.id.starts_with("sha256:") && image.id.len() == 71, "{image:?}");
+    assert!(
+        image.id.starts_with("sha256:") && image.id.len() == 71,
+        "{image:?}"
+    );
     assert!(image.size > 500_000, "{image:?}");
     assert_eq!(
         engine.ok(Request::ImageList),
@@ -449,7 +449,10 @@ fn images_are_imported_over_a_descriptor_listed_inspected_and_removed() {
     };
     assert_eq!(inspected[0]["Id"], image.id.as_str());
     assert_eq!(inspected[0]["RepoTags"], serde_json::json!(["bb:latest"]));
-    assert_eq!(inspected[0]["Config"]["Env"], serde_json::json!(["PATH=/bin"]));
+    assert_eq!(
+        inspected[0]["Config"]["Env"],
+        serde_json::json!(["PATH=/bin"])
+    );
 
     let err = engine
         .call(
@@ -460,10 +463,23 @@ fn images_are_imported_over_a_descriptor_listed_inspected_and_removed() {
             &[],
         )
         .unwrap_err();
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(err.exit_code(), 125);
     assert_eq!(
         err.to_string(),
-        "no such image: nosuch (`rcompose image ls` lists the images)"
+        "image nosuch:latest not found: import a rootfs tarball with `rcompose image import \
+         FILE nosuch:latest`, or load a saved image with `rcompose image load -i FILE`"
+    );
+    let err = engine
+        .call(
+            Request::ImageInspect {
+                names: vec!["sha256:0123".to_string()],
+            },
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no such image: sha256:0123 (`rcompose image ls` lists the images)"
     );
     assert_eq!(
         engine.ok(Request::ImageRemove {
@@ -484,13 +500,14 @@ fn run_attached_gives_the_output_and_the_exit_code_and_rm_removes_it() {
     require_root!();
     let engine = TestEngine::start();
     engine.import_busybox();
-    let (events, reply, out, err) = engine.run_attached(
-        "echo out; echo err >&2; id -u; cat /shared/x; exit 3",
-        true,
-    );
+    let (events, reply, out, err) =
+        engine.run_attached("echo out; echo err >&2; id -u; cat /shared/x; exit 3", true);
     assert_eq!(reply, Reply::Exited { code: 3 });
     assert_eq!(out, "out\n0\n");
-    assert_eq!(err, "err\ncat: can't open '/shared/x': No such file or directory\n");
+    assert_eq!(
+        err,
+        "err\ncat: can't open '/shared/x': No such file or directory\n"
+    );
     let (name, id) = started(&events);
     assert_eq!(name, format!("demo-box-run-{}", &id[..12]));
     assert_eq!(id.len(), 64);
@@ -580,7 +597,10 @@ fn run_detached_logs_exec_stop_with_a_grace_period_and_rm() {
     });
     assert!(began.elapsed() < Duration::from_secs(5));
     let container = engine.container(&name);
-    assert_eq!((container.state.as_str(), container.exit_code), ("exited", Some(7)));
+    assert_eq!(
+        (container.state.as_str(), container.exit_code),
+        ("exited", Some(7))
+    );
     assert_eq!(engine.logs(&name), "hello\noops\nbye\n");
     let tail = Request::Logs {
         container: name.clone(),
@@ -621,9 +641,8 @@ fn logs_follow_until_the_container_ends() {
     let engine = TestEngine::start();
     engine.import_busybox();
     fs::create_dir_all(engine.path("shared")).unwrap();
-    let name = engine.run_detached(
-        "echo one; while [ ! -e /shared/go ]; do sleep 0.05; done; echo two; exit 2",
-    );
+    let name = engine
+        .run_detached("echo one; while [ ! -e /shared/go ]; do sleep 0.05; done; echo two; exit 2");
     engine.wait_log(&name, "one\n");
     let request = Request::Logs {
         container: name.clone(),
@@ -638,7 +657,10 @@ fn logs_follow_until_the_container_ends() {
     assert_eq!(next(&mut call), "one\n");
     fs::write(engine.path("shared/go"), "").unwrap();
     assert_eq!(next(&mut call), "two\n");
-    assert_eq!(call.finish(|event, _| panic!("{event:?}")).unwrap(), Reply::Ok);
+    assert_eq!(
+        call.finish(|event, _| panic!("{event:?}")).unwrap(),
+        Reply::Ok
+    );
     assert_eq!(engine.wait_exited(&name), 2);
     engine.ok(Request::Remove {
         container: name,
@@ -653,9 +675,8 @@ fn containers_outlive_the_engine_and_the_next_engine_adopts_them() {
     let mut engine = TestEngine::start();
     engine.import_busybox();
     fs::create_dir_all(engine.path("shared")).unwrap();
-    let later = engine.run_detached(
-        "echo up; while [ ! -e /shared/later ]; do sleep 0.05; done; exit 5",
-    );
+    let later =
+        engine.run_detached("echo up; while [ ! -e /shared/later ]; do sleep 0.05; done; exit 5");
     let meanwhile = engine.run_detached(
         "echo up; while [ ! -e /shared/meanwhile ]; do sleep 0.05; done; echo gone; exit 6",
     );

@@ -109,16 +109,12 @@ pub(crate) enum ContainerError {
 }
 
 impl ContainerError {
-    /// 126/127 for a program that can't run (Docker's), 1 for asking about a container
-    /// that is not there (or not in the state asked), 125 otherwise.
+    /// Docker's 126/127 for a program that can't run (or a user that can't be found
+    /// for an exec), 125 otherwise.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             ContainerError::Runtime(err) => err.exit_code(),
             ContainerError::User(_) => 126,
-            ContainerError::NoSuchContainer { .. }
-            | ContainerError::Running { .. }
-            | ContainerError::NotRunning { .. }
-            | ContainerError::NoContainerToExec { .. } => 1,
             _ => 125,
         }
     }
@@ -149,7 +145,9 @@ struct Live {
 impl Containers {
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
         // Nothing panics while holding it; a poisoned map is still right.
-        self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts tracking a running container; its exit code comes on the receiver.
@@ -183,7 +181,9 @@ impl Containers {
 pub(crate) async fn exit_code(mut exit: watch::Receiver<Option<i32>>) -> i32 {
     let waited = exit.wait_for(Option::is_some).await.map(|code| *code);
     // The sender goes once the code is set: the last value is the code.
-    waited.unwrap_or_else(|_| *exit.borrow()).unwrap_or(UNKNOWN_EXIT)
+    waited
+        .unwrap_or_else(|_| *exit.borrow())
+        .unwrap_or(UNKNOWN_EXIT)
 }
 
 /// `run`: plans, prepares, records and starts a one-off container of a service;
@@ -297,10 +297,7 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
         .into_iter()
         .find(|record| record.name == name)
     {
-        return fail(ContainerError::NameInUse {
-            name,
-            id: other.id,
-        });
+        return fail(ContainerError::NameInUse { name, id: other.id });
     }
     let images = images::lock(engine);
     let reference = Reference::parse(&image_name).map_err(ImageError::from)?;
@@ -816,9 +813,7 @@ fn exec_target(engine: &Engine, request: &ExecRequest) -> Result<ContainerRecord
         .filter(|r| matches!(r.phase, Phase::Running { .. }))
         .collect();
     running.sort_by(|a, b| (&a.created, &a.name).cmp(&(&b.created, &b.name)));
-    let numbered = running
-        .iter()
-        .position(|r| r.number == Some(request.index));
+    let numbered = running.iter().position(|r| r.number == Some(request.index));
     let oneoff = || {
         let index = usize::try_from(request.index).ok()?.checked_sub(1)?;
         running
@@ -958,14 +953,13 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
 /// Reaps the containers' PID 1s that became the engine's children (the engine is
 /// their subreaper) when their helper was killed; their watchers see them end.
 pub(crate) async fn reap_orphans(engine: Arc<Engine>) {
-    let mut children =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()) {
-            Ok(children) => children,
-            Err(err) => {
-                eprintln!("rcompose engine: cannot watch for orphaned containers: {err}");
-                return;
-            }
-        };
+    let mut children = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()) {
+        Ok(children) => children,
+        Err(err) => {
+            eprintln!("rcompose engine: cannot watch for orphaned containers: {err}");
+            return;
+        }
+    };
     while children.recv().await.is_some() {
         let pids: Vec<(i32, u64)> = engine
             .containers

@@ -155,12 +155,18 @@ fn used_images(engine: &Engine) -> Result<HashSet<String>, RequestError> {
 
 /// The image `name` means: a name, a full ID (`sha256:…`) or a unique prefix of one.
 pub(crate) fn find(images: &ImageStore, all: &[Image], name: &str) -> Result<Image, RequestError> {
-    if let Ok(reference) = Reference::parse(name) {
-        if let Ok(image) = images.inspect(&reference) {
-            return Ok(image);
-        }
+    // `sha256:…` would read as the repository `sha256`: it is only an ID.
+    let id = name.strip_prefix("sha256:");
+    let by_name = match id {
+        Some(_) => None,
+        None => Reference::parse(name)
+            .ok()
+            .map(|reference| images.inspect(&reference)),
+    };
+    if let Some(Ok(image)) = by_name {
+        return Ok(image);
     }
-    let hex = name.strip_prefix("sha256:").unwrap_or(name);
+    let hex = id.unwrap_or(name);
     let is_hex = !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
     let matches: Vec<&Image> = if is_hex {
         all.iter()
@@ -171,9 +177,13 @@ pub(crate) fn find(images: &ImageStore, all: &[Image], name: &str) -> Result<Ima
     };
     match matches.as_slice() {
         [image] => Ok((*image).clone()),
-        [] => Err(RequestError::NoSuchImage {
-            name: name.to_string(),
-        }),
+        // A name says how to get the image.
+        [] => match by_name {
+            Some(Err(not_found)) => Err(not_found.into()),
+            _ => Err(RequestError::NoSuchImage {
+                name: name.to_string(),
+            }),
+        },
         _ => Err(RequestError::AmbiguousImage {
             prefix: name.to_string(),
             count: matches.len(),

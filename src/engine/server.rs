@@ -282,12 +282,8 @@ async fn handle(
         Request::Run(run) => containers::run(engine, *run, fds, conn).await,
         Request::Exec(exec) => containers::exec(engine, *exec, fds, conn).await,
         Request::Kill { container, signal } => containers::kill(engine, &container, signal).await,
-        Request::Stop { container, timeout } => {
-            containers::stop(engine, &container, timeout).await
-        }
-        Request::Remove { container, force } => {
-            containers::remove(engine, &container, force).await
-        }
+        Request::Stop { container, timeout } => containers::stop(engine, &container, timeout).await,
+        Request::Remove { container, force } => containers::remove(engine, &container, force).await,
         Request::List { project, all } => containers::list(engine, project.as_deref(), all),
         Request::Logs {
             container,
@@ -431,26 +427,10 @@ pub(crate) enum RequestError {
 
 impl RequestError {
     /// The failure the caller is sent: the message and the exit code (Docker's 126/127
-    /// for a program that can't run, 125 for the engine's own failures, 1 for what the
-    /// caller asked wrong).
+    /// for a program that can't run, 125 for everything the engine refuses or fails).
     pub(crate) fn failure(&self) -> Failure {
         let exit_code = match self {
             RequestError::Container(err) => err.exit_code(),
-            RequestError::Image(
-                ImageError::NotFound { .. }
-                | ImageError::InUse { .. }
-                | ImageError::DigestTag { .. }
-                | ImageError::Reference(_)
-                | ImageError::Change(_),
-            )
-            | RequestError::NoSuchImage { .. }
-            | RequestError::AmbiguousImage { .. }
-            | RequestError::DanglingImageInUse { .. }
-            | RequestError::Volume(
-                super::volumes::VolumeError::InvalidName { .. }
-                | super::volumes::VolumeError::NotFound { .. }
-                | super::volumes::VolumeError::InUse { .. },
-            ) => 1,
             _ => 125,
         };
         Failure {
