@@ -544,7 +544,12 @@ fn run_detached_logs_exec_stop_with_a_grace_period_and_rm() {
          while true; do sleep 0.1; done",
     );
     engine.wait_log(&name, "hello\n");
-    assert_eq!(engine.container(&name).state, "running");
+    let running = engine.container(&name);
+    assert_eq!(running.state, "running");
+    // In its own cgroup under the layout's parent while it runs.
+    let cgroup = format!("{}/{}", engine.layout.cgroup_parent(), running.id);
+    let hierarchy = Hierarchy::detect().unwrap();
+    assert!(hierarchy.open(&cgroup).exists(), "no cgroup {cgroup}");
 
     // exec: the container's namespaces, the request's env, user and working dir.
     let stdin = File::open("/dev/null").unwrap();
@@ -601,6 +606,9 @@ fn run_detached_logs_exec_stop_with_a_grace_period_and_rm() {
         (container.state.as_str(), container.exit_code),
         ("exited", Some(7))
     );
+    // Its cgroup goes when it ends; its directory stays until it is removed.
+    assert!(!hierarchy.open(&cgroup).exists());
+    assert!(engine.layout.container_dir(&running.id).is_dir());
     assert_eq!(engine.logs(&name), "hello\noops\nbye\n");
     let tail = Request::Logs {
         container: name.clone(),

@@ -698,11 +698,12 @@ pub(crate) async fn remove(
     force: bool,
 ) -> Result<Reply, RequestError> {
     let record = find(engine, container)?;
-    if engine.containers.exit_of(&record.id).is_some() {
+    if let Some(exit) = engine.containers.exit_of(&record.id) {
         if !force {
             return fail(ContainerError::Running { name: record.name });
         }
-        stop_record(engine, &record, nix::libc::SIGKILL, Duration::ZERO).await?;
+        signal_running(&record, nix::libc::SIGKILL)?;
+        exit_code(exit).await;
     }
     let _records = engine.containers.records.lock().await;
     let (engine, id) = (engine.clone(), record.id);
