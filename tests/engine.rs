@@ -129,13 +129,14 @@ impl TestEngine {
     }
 
     /// The project `demo`, its one service `box` running bb:latest without a network,
-    /// with `./shared` (in the test's dir) at `/shared`.
+    /// with `./shared` (in the test's dir) at `/shared` and an anonymous volume at
+    /// `/anon`.
     fn project(&self) -> Project {
         let compose = self.path("compose.yaml");
         fs::write(
             &compose,
             "services:\n  box:\n    image: bb:latest\n    network_mode: none\n    \
-             volumes:\n      - ./shared:/shared\n",
+             volumes:\n      - ./shared:/shared\n      - /anon\n",
         )
         .unwrap();
         let options = rcompose::spec::LoadOptions {
@@ -207,6 +208,14 @@ impl TestEngine {
             all: true,
         }) {
             Reply::Containers(containers) => containers,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The names of the volumes.
+    fn volumes(&self) -> Vec<String> {
+        match self.ok(Request::VolumeList { project: None }) {
+            Reply::Volumes(volumes) => volumes.into_iter().map(|v| v.name).collect(),
             other => panic!("{other:?}"),
         }
     }
@@ -378,7 +387,7 @@ fn exec_request(command: &[&str], user: Option<&str>) -> Request {
 }
 
 #[test]
-fn ping_then_a_second_engine_on_the_root_is_refused_then_sigterm_stops_it() {
+fn ping_a_second_engine_is_refused_sigterm_stops_it_and_a_killed_one_is_replaced() {
     require_root!();
     let mut engine = TestEngine::start();
     let pid = engine.child.as_ref().unwrap().id();
@@ -419,7 +428,14 @@ fn ping_then_a_second_engine_on_the_root_is_refused_then_sigterm_stops_it() {
     let status = engine.child.take().unwrap().wait().unwrap();
     assert!(status.success(), "{status}: {}", engine.log());
     assert!(!engine.layout.socket().exists());
-    // A new engine takes the root over.
+    // A new engine takes the root over; one killed outright leaves its socket, which
+    // the next one replaces.
+    engine.child = Some(engine.spawn());
+    engine.wait_ready();
+    let mut killed = engine.child.take().unwrap();
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(engine.layout.socket().exists());
     engine.child = Some(engine.spawn());
     engine.wait_ready();
     engine.finish();
@@ -511,9 +527,10 @@ fn run_attached_gives_the_output_and_the_exit_code_and_rm_removes_it() {
     let (name, id) = started(&events);
     assert_eq!(name, format!("demo-box-run-{}", &id[..12]));
     assert_eq!(id.len(), 64);
-    // --rm: gone once its end is told.
+    // --rm: gone once its end is told, with its anonymous volume.
     assert_eq!(engine.containers(), Vec::new());
     assert!(!engine.layout.container_dir(&id).exists());
+    assert_eq!(engine.volumes(), Vec::<String>::new());
 
     // A program that is not there: Docker's 127, and the container is recorded exited.
     let (_, reply, _, _) = engine.run_attached("exec nosuch", false);
@@ -636,6 +653,16 @@ fn run_detached_logs_exec_stop_with_a_grace_period_and_rm() {
         });
     }
     assert_eq!(engine.containers(), Vec::new());
+    // Without --rm, their anonymous volumes stay until pruned.
+    let anonymous = engine.volumes();
+    assert_eq!(anonymous.len(), 2, "{anonymous:?}");
+    assert_eq!(
+        engine.ok(Request::VolumePrune {
+            project: Some("demo".to_string()),
+        }),
+        Reply::Names(anonymous)
+    );
+    assert_eq!(engine.volumes(), Vec::<String>::new());
     engine.ok(Request::ImageRemove {
         names: vec!["bb:latest".to_string()],
         force: false,
