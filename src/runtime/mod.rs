@@ -28,6 +28,7 @@
 
 pub mod caps;
 pub mod container;
+mod copyup;
 pub mod error;
 pub mod exec;
 pub mod fs;
@@ -36,6 +37,7 @@ mod init;
 mod message;
 pub mod mounts;
 pub mod resolve;
+pub mod seccomp;
 pub mod spec;
 mod sys;
 
