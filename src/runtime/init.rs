@@ -1,7 +1,8 @@
-//! The container's PID 1 before it execs: namespaces, root filesystem, mounts, devices,
-//! `pivot_root`, masks, hostname, user, capabilities, then the program. It carries out
-//! what [`mounts`](super::mounts), [`caps`](super::caps) and [`exec`](super::exec)
-//! decided; each failure names its step.
+//! The container's PID 1 before it execs: cgroup, namespaces, root filesystem, volume
+//! copy-up, mounts, devices, `pivot_root`, sysctls, masks, hostname, ulimits, seccomp,
+//! user, capabilities, then the program. It carries out what
+//! [`mounts`](super::mounts), [`caps`](super::caps), [`seccomp`](super::seccomp) and
+//! [`exec`](super::exec) decided; each failure names its step.
 
 use super::caps::{CapSet, ProcessCaps};
 use super::copyup::copy_up;

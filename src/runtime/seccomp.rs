@@ -12,10 +12,11 @@
 //! Docker allows.
 //!
 //! The profile is the same on every architecture; the names are turned into numbers
-//! with the tables of [`syscalls`] (x86_64 and aarch64). A name an architecture does not
-//! have is skipped, as libseccomp does. What rcompose does not do that Docker's does:
-//! the 32-bit ABIs of those architectures (i386 and x32 on x86_64, arm on aarch64) are
-//! not allowed at all: such a system call kills the process.
+//! with the tables of `seccomp/syscalls.rs` (x86_64 and aarch64). A name an
+//! architecture does not have is skipped, as libseccomp does. What rcompose does not do
+//! that Docker's does: the 32-bit ABIs of those architectures (i386 and x32 on x86_64,
+//! arm on aarch64) are not allowed at all: an i386 system call kills the process, an
+//! x32 one fails with `EPERM`.
 
 mod syscalls;
 

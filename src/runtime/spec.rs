@@ -93,7 +93,9 @@ pub struct ContainerSpec {
     /// container sees it under `/sys/fs/cgroup` (read-only); `None` stays in the caller's.
     #[serde(default)]
     pub cgroup: Option<CgroupJoin>,
-    /// The seccomp filter installed just before the program runs.
+    /// The seccomp filter, installed by PID 1 just before it gives up its privileges
+    /// (the kernel takes a filter only with CAP_SYS_ADMIN or `no_new_privs`); PID 1 and
+    /// everything it runs are filtered.
     #[serde(default)]
     pub seccomp: Seccomp,
     /// Run a tiny init as PID 1 that forwards signals to the program and reaps zombies
