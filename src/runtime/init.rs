@@ -49,7 +49,7 @@ fn io_at(step: Step) -> impl FnOnce(io::Error) -> Failure {
 
 fn setup(valid: &ValidSpec) -> Result<(), Failure> {
     let spec = valid.spec();
-    // Compiled first (it allocates), installed last but for the change of user.
+    // Compiled first (it allocates); installed just before the change of user.
     let seccomp =
         Filter::new(spec.seccomp, valid.capabilities()).map_err(at(Step::SeccompProfile))?;
     // Before the cgroup namespace is made, so that this cgroup becomes its root.
