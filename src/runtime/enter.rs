@@ -21,17 +21,17 @@ use super::caps::CapSet;
 use super::container::{ExitStatus, RunningContainer, Runtime, StdioSpec};
 use super::error::{RuntimeError, Step};
 use super::message::{write_report, Failure, Report, ReportReader};
+use super::seccomp::Filter;
 use super::spec::{Seccomp, User};
 use super::{exec, init, sys};
 use indexmap::IndexMap;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::libc;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::{umask, Mode};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{chdir, chroot, fchdir, setsid, ForkResult, Pid};
+use nix::unistd::{chdir, chroot, fchdir, ForkResult, Pid};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -117,7 +117,8 @@ const NAMESPACES: [(&str, CloneFlags); 6] = [
 pub fn exec_helper_main(args: &ExecHelperArgs) -> ! {
     // Before anything else opens a descriptor (the program gets none of ours anyway:
     // everything the helper opens is close-on-exec).
-    let _ = sys::close_fds_except(&[args.config_fd, args.status_fd]);
+    // SAFETY: nothing of ours has opened a descriptor yet: none has an owner.
+    let _ = unsafe { sys::close_fds_except(&[args.config_fd, args.status_fd]) };
     let mut status = match sys::take_fd(args.status_fd) {
         Ok(fd) => File::from(fd),
         Err(errno) => {
@@ -298,9 +299,6 @@ fn setup_and_exec(spec: &ExecSpec) -> Failure {
     if let Err(failure) = setup(spec) {
         return failure;
     }
-    // SECCOMP: the one place where the exec's seccomp filter (`spec.seccomp`, the
-    // container's) is installed with `runtime::seccomp`, as the container's init does:
-    // last, right before the exec.
     Failure::Exec {
         program: spec.argv.first().cloned().unwrap_or_default(),
         failure: exec::execute(&spec.argv, &spec.env),
@@ -310,15 +308,19 @@ fn setup_and_exec(spec: &ExecSpec) -> Failure {
 fn setup(spec: &ExecSpec) -> Result<(), Failure> {
     let at = |step: Step| move |errno| Failure::setup(step, errno);
     if spec.tty {
-        setsid().map_err(at(Step::ControllingTerminal))?;
-        set_controlling_tty().map_err(at(Step::ControllingTerminal))?;
+        init::take_terminal()?;
     }
     // A privileged container's set is every capability: only what we have can be given.
     let ours = sys::permitted().map_err(at(Step::Capabilities))?;
-    init::switch_user(
-        &spec.user,
-        spec.capabilities.intersection(CapSet::from_bits(ours)),
-    )?;
+    let capabilities = spec.capabilities.intersection(CapSet::from_bits(ours));
+    // The container's filter, as its init installs it: compiled first (it allocates),
+    // installed before the change of user (without no_new_privs the kernel takes a
+    // filter only with CAP_SYS_ADMIN); what follows until execve is allowed.
+    let filter = Filter::new(spec.seccomp, capabilities).map_err(at(Step::SeccompProfile))?;
+    if let Some(filter) = &filter {
+        filter.install().map_err(at(Step::Seccomp))?;
+    }
+    init::switch_user(&spec.user, capabilities)?;
     if spec.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivileges))?;
     }
@@ -328,15 +330,6 @@ fn setup(spec: &ExecSpec) -> Result<(), Failure> {
     }))?;
     umask(Mode::from_bits_truncate(0o022));
     sys::reset_signals().map_err(at(Step::Signals))
-}
-
-/// Makes the terminal on standard input the controlling terminal of the calling
-/// process's new session.
-fn set_controlling_tty() -> Result<(), Errno> {
-    // SAFETY: TIOCSCTTY takes an integer (0: never steal the terminal from another
-    // session) and touches no memory of ours.
-    let res = unsafe { libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0 as libc::c_int) };
-    Errno::result(res).map(drop)
 }
 
 /// Waits until `child` has ended.
@@ -404,9 +397,9 @@ mod tests {
             .to_string()
         };
         let text = "container process 77 is gone (the container is not running)";
-        assert_eq!(gone(libc::ENOENT), text);
-        assert_eq!(gone(libc::ESRCH), text);
-        assert_eq!(gone(libc::EACCES), "opening /proc/77/ns/ipc");
+        assert_eq!(gone(nix::libc::ENOENT), text);
+        assert_eq!(gone(nix::libc::ESRCH), text);
+        assert_eq!(gone(nix::libc::EACCES), "opening /proc/77/ns/ipc");
         assert_eq!(
             RuntimeError::from(fork_failure(77, Errno::ENOMEM)).to_string(),
             text

@@ -49,6 +49,28 @@ pub(crate) fn fork() -> Result<ForkResult, Errno> {
     unsafe { nix::unistd::fork() }
 }
 
+/// `kill(2)` with a raw signal number (real-time signals too), to one process.
+pub(crate) fn kill(pid: libc::pid_t, signal: libc::c_int) -> Result<(), Errno> {
+    // SAFETY: kill takes integers only.
+    Errno::result(unsafe { libc::kill(pid, signal) }).map(drop)
+}
+
+/// Sets each of `signals` to be ignored (the helper's defence against its caller's
+/// death; the container's init resets them all before it executes the program).
+pub(crate) fn ignore_signals(signals: &[Signal]) -> Result<(), Errno> {
+    for &sig in signals {
+        // SAFETY: SIG_IGN installs no handler, so no code of ours runs in a signal
+        // context.
+        unsafe { signal::signal(sig, SigHandler::SigIgn) }?;
+    }
+    Ok(())
+}
+
+/// The errno of a rustix call, as nix (and our errors) have it.
+pub(crate) fn errno(err: rustix::io::Errno) -> Errno {
+    Errno::from_raw(err.raw_os_error())
+}
+
 /// `setdomainname(2)` for the current UTS namespace.
 pub(crate) fn set_domainname(name: &str) -> Result<(), Errno> {
     // SAFETY: the pointer and length describe `name`'s bytes, which outlive the call.
@@ -199,13 +221,20 @@ pub(crate) fn reset_signals() -> Result<(), Errno> {
 }
 
 /// Closes every open descriptor numbered 3 or more but `keep`: the helper holds nothing
-/// its caller leaked to it (such as the write end of the container's stdin pipe).
-pub(crate) fn close_fds_except(keep: &[RawFd]) -> Result<(), Errno> {
+/// its caller leaked to it (such as the write end of the container's stdin pipe), the
+/// container's init nothing it inherited from the helper.
+///
+/// # Safety
+///
+/// No object that owns one of the descriptors closed may be used or dropped afterwards:
+/// call it before anything opened one (first thing in the helper), or in a process
+/// that never returns to the code owning them (the container's init, which ends with
+/// `_exit`).
+pub(crate) unsafe fn close_fds_except(keep: &[RawFd]) -> Result<(), Errno> {
     for raw in open_fds()? {
         if raw >= 3 && !keep.contains(&raw) {
-            // SAFETY: called first thing in the helper, before anything of ours opened a
-            // descriptor: none of these is owned by a Rust object. The directory's own
-            // (already closed) descriptor gives EBADF, which is fine.
+            // SAFETY: no owner of this descriptor is used again (the caller's promise).
+            // The directory's own (already closed) descriptor gives EBADF, which is fine.
             unsafe { libc::close(raw) };
         }
     }
@@ -239,4 +268,49 @@ pub(crate) fn mark_cloexec_from(from: RawFd) -> Result<(), Errno> {
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes an integer and never returns.
     unsafe { libc::_exit(code) }
+}
+
+/// Installs a seccomp BPF program on the calling thread (`seccomp(2)`,
+/// `SECCOMP_SET_MODE_FILTER`). Unlike seccompiler's own `apply_filter`, it does not set
+/// `no_new_privs`: that is the spec's choice, so the caller needs CAP_SYS_ADMIN.
+pub(crate) fn install_seccomp(program: &[seccompiler::sock_filter]) -> Result<(), Errno> {
+    let len = u16::try_from(program.len()).map_err(|_| Errno::EINVAL)?;
+    let fprog = libc::sock_fprog {
+        len,
+        // seccompiler's sock_filter is #[repr(C)] with the kernel's layout, as
+        // libc's is; the kernel only reads through the pointer.
+        filter: program.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
+    // SAFETY: fprog points to `len` instructions that outlive the call; the kernel
+    // copies them.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0 as libc::c_uint,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    Errno::result(res).map(drop)
+}
+
+/// Sets the soft and hard limits of `resource` (an `RLIMIT_*` number) for this process
+/// (`prlimit64(2)` on itself).
+pub(crate) fn set_rlimit(resource: i32, soft: u64, hard: u64) -> Result<(), Errno> {
+    let limit = libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: the new limit is read from a struct alive for the call; the old one is
+    // not asked for (null).
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0 as libc::pid_t,
+            resource as libc::c_int,
+            &limit as *const libc::rlimit64,
+            std::ptr::null_mut::<libc::rlimit64>(),
+        )
+    };
+    Errno::result(res).map(drop)
 }
