@@ -61,10 +61,12 @@ pub struct Prepared {
 
 /// Makes what the container `id` of `plan` needs (see the module docs) and returns the
 /// spec to start it with. Named volumes are made unless they exist (a new one gets the
-/// image's content at its target copied in, unless `nocopy`); external ones must exist.
-/// Each anonymous volume is a new volume with a random 64-hex name, labelled with the
-/// project and [`ANONYMOUS_VOLUME_LABEL`]. The cgroup is `<cgroup parent>/<id>` with the
-/// plan's limits. On error, whatever was made is removed again.
+/// image's content at its target copied in, unless `nocopy`), labelled with the project
+/// and their key (the name without `<project>_`); external ones must exist. Each
+/// anonymous volume is a new volume with a random 64-hex name, labelled with the project
+/// and [`ANONYMOUS_VOLUME_LABEL`]. The cgroup is `<cgroup parent>/<id>` with the plan's
+/// limits. `plan.volumes_from` is not read: the caller resolves it into `plan.mounts`.
+/// On error, whatever was made is removed again.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare(
     layout: &Layout,
