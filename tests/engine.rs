@@ -776,3 +776,55 @@ fn rm_force_kills_a_running_container() {
     );
     engine.finish();
 }
+
+/// The children of `parent` that ended and were not reaped.
+fn zombies_of(parent: u32) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // The state and the parent follow the command name, in parentheses.
+            let fields: Vec<&str> = stat
+                .rsplit_once(") ")
+                .map(|(_, rest)| rest.split(' ').collect())
+                .unwrap_or_default();
+            fields.first() == Some(&"Z") && fields.get(1) == Some(&parent.to_string().as_str())
+        })
+        .collect()
+}
+
+#[test]
+fn a_container_whose_helper_is_killed_is_reaped_by_the_engine() {
+    require_root!();
+    let engine = TestEngine::start();
+    engine.import_busybox();
+    let name =
+        engine.run_detached("trap 'exit 7' TERM; echo ready; while true; do sleep 0.1; done");
+    engine.wait_log(&name, "ready\n");
+    let engine_pid = engine.child.as_ref().unwrap().id() as i32;
+    let helpers: Vec<i32> = processes_in(engine.dir.path())
+        .into_iter()
+        .filter(|&pid| pid != engine_pid)
+        .collect();
+    assert_eq!(helpers.len(), 1, "{helpers:?}");
+    rcompose::runtime::process::signal(helpers[0], nix::libc::SIGKILL).unwrap();
+    // The container runs on without its helper; the engine (its subreaper) stops it,
+    // reaps it and records its exit code.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(engine.container(&name).state, "running");
+    let began = Instant::now();
+    engine.ok(Request::Stop {
+        container: name.clone(),
+        timeout: Some(10),
+    });
+    assert!(began.elapsed() < Duration::from_secs(5));
+    assert_eq!(engine.container(&name).exit_code, Some(7));
+    assert_eq!(zombies_of(engine_pid as u32), Vec::<i32>::new());
+    engine.ok(Request::Remove {
+        container: name,
+        force: false,
+    });
+    engine.finish();
+}

@@ -42,9 +42,6 @@ pub const UNKNOWN_EXIT: i32 = 255;
 /// write the exit file.
 const EXIT_FILE_WAIT: Duration = Duration::from_secs(5);
 
-/// The label compose puts on a one-off container.
-const ONEOFF_LABEL: &str = "com.docker.compose.oneoff";
-
 /// A container request that failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ContainerError {
@@ -129,21 +126,12 @@ fn fail<T>(err: impl Into<ContainerError>) -> Result<T, RequestError> {
 pub(crate) struct Containers {
     /// Held while a record changes.
     records: tokio::sync::Mutex<()>,
-    /// The running containers, by ID.
-    live: std::sync::Mutex<HashMap<String, Live>>,
-}
-
-/// A running container as its watcher sees it.
-#[derive(Debug)]
-struct Live {
-    pid: i32,
-    start_time: u64,
-    /// Set to the exit code once the exit is recorded.
-    exit: watch::Sender<Option<i32>>,
+    /// The running containers, by ID: their exit code is sent once it is recorded.
+    live: std::sync::Mutex<HashMap<String, watch::Sender<Option<i32>>>>,
 }
 
 impl Containers {
-    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<Option<i32>>>> {
         // Nothing panics while holding it; a poisoned map is still right.
         self.live
             .lock()
@@ -151,28 +139,21 @@ impl Containers {
     }
 
     /// Starts tracking a running container; its exit code comes on the receiver.
-    fn track(&self, id: &str, pid: i32, start_time: u64) -> watch::Receiver<Option<i32>> {
+    fn track(&self, id: &str) -> watch::Receiver<Option<i32>> {
         let (exit, receiver) = watch::channel(None);
-        self.live().insert(
-            id.to_string(),
-            Live {
-                pid,
-                start_time,
-                exit,
-            },
-        );
+        self.live().insert(id.to_string(), exit);
         receiver
     }
 
     /// The exit code of a running container, once it has ended; `None` when it does
     /// not run.
     pub(crate) fn exit_of(&self, id: &str) -> Option<watch::Receiver<Option<i32>>> {
-        self.live().get(id).map(|live| live.exit.subscribe())
+        self.live().get(id).map(watch::Sender::subscribe)
     }
 
     fn exited(&self, id: &str, code: i32) {
-        if let Some(live) = self.live().remove(id) {
-            live.exit.send_replace(Some(code));
+        if let Some(exit) = self.live().remove(id) {
+            exit.send_replace(Some(code));
         }
     }
 }
@@ -304,12 +285,13 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
     let image = images.inspect(&reference)?;
     let plan = plan_container(&project, &service, &image.config, &overrides, &name)
         .map_err(ContainerError::from)?;
+    let config_hash = config_hash(definition);
     let mut labels = plan.labels.clone();
     for (key, value) in [
         ("com.docker.compose.project", project.name.clone()),
         ("com.docker.compose.service", service.clone()),
-        (ONEOFF_LABEL, "True".to_string()),
-        ("com.docker.compose.config-hash", config_hash(definition)),
+        ("com.docker.compose.oneoff", "True".to_string()),
+        ("com.docker.compose.config-hash", config_hash.clone()),
     ] {
         labels.insert(key.to_string(), value);
     }
@@ -321,10 +303,7 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
         number: None,
         image: image_name,
         image_id: image.id.to_string(),
-        config_hash: labels
-            .get("com.docker.compose.config-hash")
-            .cloned()
-            .unwrap_or_default(),
+        config_hash,
         labels,
         created: format_time(SystemTime::now()),
         phase: Phase::Creating,
@@ -481,7 +460,7 @@ async fn start(
         };
         let pid = running.pid();
         let start_time = process::start_time(pid).unwrap_or(0);
-        let exit = engine.containers.track(&record.id, pid, start_time);
+        let exit = engine.containers.track(&record.id);
         record.phase = Phase::Running {
             pid,
             start_time,
@@ -535,10 +514,16 @@ fn wait_for_exit(
     if let Some(child) = child {
         match child.wait() {
             Ok(status) => return status.code(),
-            Err(err) => eprintln!(
-                "rcompose engine: container {id}: {}; watching its process {pid}",
-                error_chain(&err)
-            ),
+            Err(err) => {
+                eprintln!(
+                    "rcompose engine: container {id}: {}; its process {pid} is the \
+                     engine's child now",
+                    error_chain(&err)
+                );
+                if let Some(code) = reap(pid) {
+                    return code;
+                }
+            }
         }
     }
     if let Err(err) = process::wait_exit(pid, None) {
@@ -557,6 +542,21 @@ fn wait_for_exit(
             return UNKNOWN_EXIT;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits for the container's PID 1 as its parent: once its helper is gone, the engine
+/// (the subreaper of what it starts) is. Its exit code; `None` when it is not the
+/// engine's child after all.
+fn reap(pid: i32) -> Option<i32> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    loop {
+        match waitpid(nix::unistd::Pid::from_raw(pid), None) {
+            Ok(WaitStatus::Exited(_, code)) => return Some(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Some(128 + signal as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return None,
+        }
     }
 }
 
@@ -911,7 +911,7 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
             Phase::Running {
                 pid, start_time, ..
             } if process::start_time(pid) == Some(start_time) => {
-                engine.containers.track(&record.id, pid, start_time);
+                engine.containers.track(&record.id);
                 watch_exit(engine, record.id, pid, exit_file, None);
             }
             Phase::Running { .. } => {
@@ -947,36 +947,6 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
                 }
             }
             Phase::Exited { .. } => {}
-        }
-    }
-}
-
-/// Reaps the containers' PID 1s that became the engine's children (the engine is
-/// their subreaper) when their helper was killed; their watchers see them end.
-pub(crate) async fn reap_orphans(engine: Arc<Engine>) {
-    let mut children = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()) {
-        Ok(children) => children,
-        Err(err) => {
-            eprintln!("rcompose engine: cannot watch for orphaned containers: {err}");
-            return;
-        }
-    };
-    while children.recv().await.is_some() {
-        let pids: Vec<(i32, u64)> = engine
-            .containers
-            .live()
-            .values()
-            .map(|live| (live.pid, live.start_time))
-            .collect();
-        for (pid, start_time) in pids {
-            // Only a zombie child of ours is reaped; the helpers' own children never
-            // are, and anything else is not our child.
-            if process::start_time(pid) == Some(start_time) {
-                let _ = nix::sys::wait::waitpid(
-                    nix::unistd::Pid::from_raw(pid),
-                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-                );
-            }
         }
     }
 }

@@ -83,9 +83,10 @@ pub(crate) async fn remove(
 ) -> Result<Reply, RequestError> {
     let engine = engine.clone();
     blocking(move || {
+        // The store first: a `run` records its container while it holds the store.
+        let mut images = lock(&engine);
         let used = used_images(&engine)?;
         let in_use = |id: &ImageId| used.contains(&id.to_string());
-        let mut images = lock(&engine);
         let mut removed = Removed::default();
         for name in &names {
             let all = images.list()?;
@@ -110,9 +111,10 @@ pub(crate) async fn remove(
 pub(crate) async fn prune(engine: &Arc<Engine>, all: bool) -> Result<Reply, RequestError> {
     let engine = engine.clone();
     blocking(move || {
+        // The store first: a `run` records its container while it holds the store.
+        let mut images = lock(&engine);
         let used = used_images(&engine)?;
         let in_use = |id: &ImageId| used.contains(&id.to_string());
-        let mut images = lock(&engine);
         let mut removed = Removed::default();
         if all {
             for image in images.list()? {

@@ -164,7 +164,6 @@ async fn serve(layout: Layout) -> Result<(), EngineError> {
         source,
     })?;
     containers::adopt(&engine).await;
-    tokio::spawn(containers::reap_orphans(engine.clone()));
     eprintln!(
         "rcompose engine {} (pid {}) serves {} on {}",
         env!("CARGO_PKG_VERSION"),
