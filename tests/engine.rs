@@ -8,6 +8,7 @@
 use rcompose::engine::protocol::{
     ContainerSummary, Event, ExecRequest, Reply, Request, RunRequest, PROTOCOL_VERSION,
 };
+use rcompose::engine::state::{Phase, State};
 use rcompose::engine::{Client, ClientError, Layout};
 use rcompose::plan::RunOverrides;
 use rcompose::runtime::cgroup::Hierarchy;
@@ -514,7 +515,7 @@ fn images_are_imported_over_a_descriptor_listed_inspected_and_removed() {
 #[test]
 fn run_attached_gives_the_output_and_the_exit_code_and_rm_removes_it() {
     require_root!();
-    let engine = TestEngine::start();
+    let mut engine = TestEngine::start();
     engine.import_busybox();
     let (events, reply, out, err) =
         engine.run_attached("echo out; echo err >&2; id -u; cat /shared/x; exit 3", true);
@@ -525,6 +526,23 @@ fn run_attached_gives_the_output_and_the_exit_code_and_rm_removes_it() {
         "err\ncat: can't open '/shared/x': No such file or directory\n"
     );
     let (name, id) = started(&events);
+    let progress = |state: &str| Event::Progress {
+        object: format!("container {name}"),
+        state: state.to_string(),
+    };
+    assert_eq!(
+        events,
+        [
+            progress("creating"),
+            progress("created"),
+            progress("starting"),
+            progress("started"),
+            Event::Started {
+                name: name.clone(),
+                id: id.clone(),
+            },
+        ]
+    );
     assert_eq!(name, format!("demo-box-run-{}", &id[..12]));
     assert_eq!(id.len(), 64);
     // --rm: gone once its end is told, with its anonymous volume.
@@ -544,10 +562,19 @@ fn run_attached_gives_the_output_and_the_exit_code_and_rm_removes_it() {
     assert_eq!(containers[0].labels["com.docker.compose.oneoff"], "True");
     assert_eq!(containers[0].labels["com.docker.compose.project"], "demo");
     assert_eq!(containers[0].labels["com.docker.compose.service"], "box");
-    engine.ok(Request::Remove {
-        container: containers[0].name.clone(),
-        force: false,
-    });
+
+    // A container an engine was removing when it died is removed by the next one.
+    engine.shutdown();
+    let state = State::open(&engine.layout.state_db()).unwrap();
+    let mut record = state.container(&containers[0].id).unwrap().unwrap();
+    record.phase = Phase::Removing;
+    state.put_container(&record).unwrap();
+    drop(state);
+    assert!(engine.layout.container_dir(&record.id).is_dir());
+    engine.child = Some(engine.spawn());
+    engine.wait_ready();
+    assert_eq!(engine.containers(), Vec::new());
+    assert!(!engine.layout.container_dir(&record.id).exists());
     engine.finish();
 }
 
