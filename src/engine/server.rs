@@ -15,8 +15,7 @@ use super::{images, logs};
 use crate::image::{ImageError, ImageStore};
 use crate::runtime::cgroup::Hierarchy;
 use crate::runtime::Runtime;
-use nix::fcntl::{Flock, FlockArg};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
@@ -81,10 +80,11 @@ pub fn run_engine(layout: Layout) -> Result<(), EngineError> {
     served
 }
 
-/// The exclusive lock on the layout's lock file, which also holds the engine's PID.
+/// The exclusive lock (`flock`) on the layout's lock file, which also holds the
+/// engine's PID; released when the file is closed (the engine's end, whatever it is).
 #[derive(Debug)]
 struct EngineLock {
-    _file: Flock<File>,
+    _file: File,
 }
 
 impl EngineLock {
@@ -101,16 +101,16 @@ impl EngineLock {
             path: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
             .map_err(lock_error)?;
-        let mut locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(locked) => locked,
-            Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();
                 let pid = file
                     .read_to_string(&mut text)
@@ -121,14 +121,13 @@ impl EngineLock {
                     pid,
                 });
             }
-            Err((_, errno)) => return Err(lock_error(errno.into())),
-        };
-        locked
-            .set_len(0)
-            .and_then(|()| locked.rewind())
-            .and_then(|()| writeln!(locked, "{}", std::process::id()))
+            Err(TryLockError::Error(err)) => return Err(lock_error(err)),
+        }
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
             .map_err(lock_error)?;
-        Ok(EngineLock { _file: locked })
+        Ok(EngineLock { _file: file })
     }
 }
 
