@@ -1,6 +1,6 @@
 //! The engine process (`rcompose engine`): one per root. It holds the root's lock,
 //! listens on the socket, serves one request per connection in its own task, and owns
-//! every container it starts (or adopts at start: see [`super::containers`]).
+//! every container it starts (or adopts at start: see `containers.rs`).
 //!
 //! Blocking work (image imports, container starts, waits for exits) runs on tokio's
 //! blocking pool, never on the tasks that serve connections.
