@@ -200,6 +200,40 @@ fn busybox_tarball(path: &Path) {
     builder.finish().unwrap();
 }
 
+/// A `docker save` archive of one image `saved:1` whose one layer is the busybox
+/// tarball at `layer`, made on 2024-05-06.
+fn docker_save(layer: &Path, archive: &Path) {
+    let layer = fs::read(layer).unwrap();
+    let diff_id = rcompose::image::Digest::of(&layer);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-05-06T07:08:09Z",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
+    }))
+    .unwrap();
+    let config_name = format!("{}.json", rcompose::image::Digest::of(&config).hex());
+    let layer_name = format!("{}/layer.tar", diff_id.hex());
+    let manifest = serde_json::json!([
+        {"Config": config_name, "RepoTags": ["saved:1"], "Layers": [layer_name]}
+    ]);
+    let mut builder = tar::Builder::new(File::create(archive).unwrap());
+    for (name, data) in [
+        (config_name.as_str(), config),
+        (layer_name.as_str(), layer),
+        ("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, name, data.as_slice())
+            .unwrap();
+    }
+    builder.finish().unwrap();
+}
+
 /// Bytes of file content of the busybox tarball: what the store counts as its size.
 fn busybox_content_size() -> u64 {
     let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
@@ -277,12 +311,12 @@ fn image_import_ls_inspect_rm() {
         serde_json::from_str(&root.ok(&["image", "inspect", short])).unwrap();
     assert_eq!(by_id, value);
 
+    // What the caller asked wrong exits with 1 (the engine failing with 125).
     let out = root.run(&["image", "inspect", "nope:1"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "rcompose: image nope:1 not found: import a rootfs tarball with `rcompose image \
-         import FILE nope:1`, or load a saved image with `rcompose image load -i FILE`\n"
+        "rcompose: no such image: nope:1 (`rcompose image ls` lists the images)\n"
     );
 
     assert_eq!(
@@ -293,6 +327,52 @@ fn image_import_ls_inspect_rm() {
         root.ok(&["image", "ls"]),
         "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"
     );
+
+    // load: from a file, or from standard input.
+    docker_save(&root.path("busybox.tar"), &root.path("saved.tar"));
+    assert_eq!(
+        root.ok(&["image", "load", "-i", "saved.tar"]),
+        "Loaded image: saved:1\n"
+    );
+    let out = root
+        .command(&["image", "load"])
+        .stdin(File::open(root.path("saved.tar")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "Loaded image: saved:1\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "inspect", "saved:1"])).unwrap();
+    let saved_id = saved[0]["Id"].as_str().unwrap().to_string();
+    let listed: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "ls", "--format", "json"])).unwrap();
+    assert_eq!(listed["Repository"], "saved");
+    assert_eq!(listed["Tag"], "1");
+    assert_eq!(listed["ID"], &saved_id[7..19]);
+    assert_eq!(listed["CreatedAt"], "2024-05-06 07:08:09 +0000 UTC");
+    // A broken archive: the store's reason, nothing loaded.
+    let out = root
+        .command(&["image", "load"])
+        .stdin(Stdio::from(File::open("/dev/null").unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "rcompose: the image archive stops before the end-of-archive marker of its tar \
+         stream: it is truncated\n"
+    );
+
+    // prune -a: every image no container uses.
+    assert_eq!(
+        root.ok(&["image", "prune", "-a", "-f"]),
+        format!("Deleted Images:\nuntagged: saved:1\ndeleted: {saved_id}\n")
+    );
+    assert_eq!(root.ok(&["image", "ls", "-q"]), "");
     root.finish();
 }
 
@@ -407,7 +487,7 @@ fn a_missing_image_is_named_and_nothing_is_left() {
     let root = TestRoot::new();
     root.compose("services:\n  ghost:\n    image: nope:1\n    network_mode: none\n");
     let out = root.run(&["run", "--rm", "ghost", "true"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
     assert_eq!(
         text(&out.stderr),
@@ -523,7 +603,7 @@ fn run_detached_then_exec_into_it() {
     root.wait_no_containers();
 
     let out = root.run(&["exec", "box", "true"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("no running container"),
         "{}",
