@@ -707,7 +707,8 @@ fn on_a_terminal_run_relays_it_in_raw_mode_and_restores_it() {
             "box",
             "sh",
             "-c",
-            "[ -t 0 ] && echo terminal; stty size; read line; echo \"got $line\"; exit 5",
+            "[ -t 0 ] && echo terminal; stty size; read line; echo \"got $line\"; stty size; \
+             exit 5",
         ])
         .stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())
@@ -716,10 +717,22 @@ fn on_a_terminal_run_relays_it_in_raw_mode_and_restores_it() {
         .unwrap();
     let mut master = File::from(pty.master.try_clone().unwrap());
     let screen = Screen::new(pty.master);
-    // The container's terminal has ours's size.
+    // The container's terminal has ours's size, and follows it when SIGWINCH says it
+    // changed.
     screen.wait_for("terminal\r\n30 100\r\n");
+    let resized = Command::new("stty")
+        .args(["rows", "40", "cols", "120"])
+        .stdin(slave.try_clone().unwrap())
+        .status()
+        .unwrap();
+    assert!(resized.success());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGWINCH,
+    )
+    .unwrap();
     master.write_all(b"typed\r").unwrap();
-    screen.wait_for("got typed\r\n");
+    screen.wait_for("got typed\r\n40 120\r\n");
     let status = child.wait().unwrap();
     let mut stderr = String::new();
     child
