@@ -248,6 +248,23 @@ fn capabilities_and_no_new_privileges_are_the_specs() {
 }
 
 #[test]
+fn an_exec_runs_under_the_containers_seccomp_filter() {
+    require_root!();
+    let fixture = Fixture::new();
+    let target = Target::start(&fixture);
+    let mut spec = target.exec_spec("grep ^Seccomp: /proc/self/status; unshare -U true");
+    let ran = exec(&spec);
+    assert_eq!(ran.stdout, "Seccomp:\t2\n");
+    assert!(
+        ran.stderr.contains("Operation not permitted"),
+        "{}",
+        ran.stderr
+    );
+    spec.seccomp = Seccomp::Unconfined;
+    assert_eq!(exec(&spec).ok(), "Seccomp:\t0\n");
+}
+
+#[test]
 fn a_missing_command_is_127_and_named() {
     require_root!();
     let fixture = Fixture::new();

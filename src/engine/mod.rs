@@ -4,10 +4,16 @@
 //! - [`layout`]: where everything lives under the root and the run directory.
 //! - [`protocol`]: the requests and events; [`wire`]: their framing on the socket,
 //!   descriptors included; [`client`]: the CLI's side.
+//! - [`state`]: the records of containers and volumes (redb); [`volumes`]: named
+//!   volumes on disk; [`prepare`]: a planned container's directory, volumes, cgroup and
+//!   spec, made (and undone) as one step.
 
 pub mod client;
 pub mod layout;
+pub mod prepare;
 pub mod protocol;
+pub mod state;
+pub mod volumes;
 pub mod wire;
 
 pub use client::{Call, Client, ClientError};

@@ -21,6 +21,7 @@ use super::caps::CapSet;
 use super::container::{ExitStatus, RunningContainer, Runtime, StdioSpec};
 use super::error::{RuntimeError, Step};
 use super::message::{write_report, Failure, Report, ReportReader};
+use super::seccomp::Filter;
 use super::spec::{Seccomp, User};
 use super::{exec, init, sys};
 use indexmap::IndexMap;
@@ -298,9 +299,6 @@ fn setup_and_exec(spec: &ExecSpec) -> Failure {
     if let Err(failure) = setup(spec) {
         return failure;
     }
-    // SECCOMP: the one place where the exec's seccomp filter (`spec.seccomp`, the
-    // container's) is installed with `runtime::seccomp`, as the container's init does:
-    // last, right before the exec.
     Failure::Exec {
         program: spec.argv.first().cloned().unwrap_or_default(),
         failure: exec::execute(&spec.argv, &spec.env),
@@ -314,10 +312,15 @@ fn setup(spec: &ExecSpec) -> Result<(), Failure> {
     }
     // A privileged container's set is every capability: only what we have can be given.
     let ours = sys::permitted().map_err(at(Step::Capabilities))?;
-    init::switch_user(
-        &spec.user,
-        spec.capabilities.intersection(CapSet::from_bits(ours)),
-    )?;
+    let capabilities = spec.capabilities.intersection(CapSet::from_bits(ours));
+    // The container's filter, as its init installs it: compiled first (it allocates),
+    // installed before the change of user (without no_new_privs the kernel takes a
+    // filter only with CAP_SYS_ADMIN); what follows until execve is allowed.
+    let filter = Filter::new(spec.seccomp, capabilities).map_err(at(Step::SeccompProfile))?;
+    if let Some(filter) = &filter {
+        filter.install().map_err(at(Step::Seccomp))?;
+    }
+    init::switch_user(&spec.user, capabilities)?;
     if spec.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivileges))?;
     }

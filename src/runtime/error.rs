@@ -34,6 +34,8 @@ pub enum Step {
     Session,
     /// `TIOCSCTTY` on standard input.
     ControllingTerminal,
+    /// Writing PID 1 into a `cgroup.procs` file of the container's cgroup.
+    JoinCgroup { path: PathBuf },
     /// Unsharing the mount, UTS, IPC, cgroup (and network) namespaces.
     Namespaces,
     /// Making every mount private, so nothing propagates to the host.
@@ -42,6 +44,8 @@ pub enum Step {
     MountRootfs { target: PathBuf },
     /// Resolving a path inside the root filesystem.
     Resolve { path: PathBuf },
+    /// Copying the root filesystem's content at a volume's target into the new volume.
+    CopyUp { target: PathBuf },
     /// Creating a missing mount target.
     CreateTarget { path: PathBuf },
     /// Mounting on a path in the container.
@@ -64,6 +68,17 @@ pub enum Step {
     Mask { path: PathBuf },
     /// Making the root filesystem read-only.
     ReadonlyRootfs,
+    /// Writing a sysctl under `/proc/sys`.
+    Sysctl { key: String },
+    /// Setting a resource limit.
+    Rlimit { name: String, soft: u64, hard: u64 },
+    /// The kernel refused a resource limit (`EPERM`: above the hard limit without
+    /// CAP_SYS_RESOURCE).
+    RlimitRefused { name: String, soft: u64, hard: u64 },
+    /// Compiling the seccomp profile to BPF.
+    SeccompProfile,
+    /// Installing the seccomp filter.
+    Seccomp,
     /// `sethostname`.
     Hostname,
     /// `setdomainname`.
@@ -124,6 +139,7 @@ impl fmt::Display for Step {
             Step::ControllingTerminal => {
                 write!(f, "making standard input the controlling terminal")
             }
+            Step::JoinCgroup { path } => write!(f, "joining the cgroup ({})", path.display()),
             Step::Namespaces => {
                 write!(
                     f,
@@ -137,6 +153,11 @@ impl fmt::Display for Step {
             Step::Resolve { path } => {
                 write!(f, "resolving {} in the root filesystem", path.display())
             }
+            Step::CopyUp { target } => write!(
+                f,
+                "copying the image's content at {} into the new volume",
+                target.display()
+            ),
             Step::CreateTarget { path } => {
                 write!(f, "creating the mount target {}", path.display())
             }
@@ -152,6 +173,17 @@ impl fmt::Display for Step {
             Step::DetachOldRoot => write!(f, "detaching the host's root filesystem"),
             Step::Mask { path } => write!(f, "masking {}", path.display()),
             Step::ReadonlyRootfs => write!(f, "making the root filesystem read-only"),
+            Step::Sysctl { key } => write!(f, "setting the sysctl {key}"),
+            Step::Rlimit { name, soft, hard } => {
+                write!(f, "setting ulimit {name}={soft}:{hard}")
+            }
+            Step::RlimitRefused { name, soft, hard } => write!(
+                f,
+                "ulimit {name}={soft}:{hard}: the kernel refused (raising a hard limit needs \
+                 CAP_SYS_RESOURCE)"
+            ),
+            Step::SeccompProfile => write!(f, "compiling the seccomp profile"),
+            Step::Seccomp => write!(f, "installing the seccomp filter"),
             Step::Hostname => write!(f, "setting the hostname"),
             Step::Domainname => write!(f, "setting the domain name"),
             Step::CloseFds => write!(f, "closing inherited file descriptors"),
@@ -375,6 +407,21 @@ mod tests {
                 "masking /proc/kcore",
             ),
             (Step::Uid { uid: 1000 }, "setting the user id to 1000"),
+            (
+                Step::RlimitRefused {
+                    name: "nofile".to_string(),
+                    soft: 100,
+                    hard: 1 << 30,
+                },
+                "ulimit nofile=100:1073741824: the kernel refused (raising a hard limit \
+                 needs CAP_SYS_RESOURCE)",
+            ),
+            (
+                Step::JoinCgroup {
+                    path: PathBuf::from("/sys/fs/cgroup/memory/rc/cgroup.procs"),
+                },
+                "joining the cgroup (/sys/fs/cgroup/memory/rc/cgroup.procs)",
+            ),
             (
                 Step::Chdir {
                     path: PathBuf::from("/app"),

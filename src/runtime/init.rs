@@ -1,14 +1,17 @@
-//! The container's PID 1 before it execs: namespaces, root filesystem, mounts, devices,
-//! `pivot_root`, masks, hostname, user, capabilities, then the program. It carries out
-//! what [`mounts`](super::mounts), [`caps`](super::caps) and [`exec`](super::exec)
-//! decided; each failure names its step.
+//! The container's PID 1 before it execs: cgroup, namespaces, root filesystem, volume
+//! copy-up, mounts, devices, `pivot_root`, sysctls, masks, hostname, ulimits, seccomp,
+//! user, capabilities, then the program. It carries out what
+//! [`mounts`](super::mounts), [`caps`](super::caps), [`seccomp`](super::seccomp) and
+//! [`exec`](super::exec) decided; each failure names its step.
 
 use super::caps::{CapSet, ProcessCaps};
+use super::copyup::copy_up;
 use super::error::{RuntimeError, Step};
 use super::message::{write_report, Failure, Report};
 use super::mounts::{self, MountOp, MountSource};
 use super::resolve::resolve_in_root;
-use super::spec::{Network, User, ValidSpec};
+use super::seccomp::Filter;
+use super::spec::{ContainerSpec, Mount, Network, User, ValidSpec};
 use super::{exec, sys, tini};
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -17,7 +20,8 @@ use nix::sys::stat::{makedev, mknod, umask, Mode, SFlag};
 use nix::sys::statvfs::{statvfs, FsFlags};
 use nix::unistd::{chdir, fchdir, pivot_root, setgid, setgroups, setuid, Gid, Uid};
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
+use std::os::unix::fs::{lchown, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Sets the container up and executes its program; returns only when that failed,
@@ -87,6 +91,11 @@ fn io_at(step: Step) -> impl FnOnce(io::Error) -> Failure {
 
 fn setup(valid: &ValidSpec) -> Result<(), Failure> {
     let spec = valid.spec();
+    // Compiled first (it allocates); installed just before the change of user.
+    let seccomp =
+        Filter::new(spec.seccomp, valid.capabilities()).map_err(at(Step::SeccompProfile))?;
+    // Before the cgroup namespace is made, so that this cgroup becomes its root.
+    join_cgroup(spec)?;
     let mut namespaces = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
@@ -119,6 +128,7 @@ fn setup(valid: &ValidSpec) -> Result<(), Failure> {
             errno,
         )
     })?;
+    copy_up_volumes(spec, &root)?;
     for op in mounts::container_mounts(spec) {
         let target = resolve_in_root(&root, &op.target).map_err(io_at(Step::Resolve {
             path: op.target.clone(),
@@ -126,6 +136,7 @@ fn setup(valid: &ValidSpec) -> Result<(), Failure> {
         apply(&op, &target).map_err(|(step, errno)| Failure::setup(step, errno))?;
     }
     make_devices(&root)?;
+    make_spec_devices(spec, &root)?;
     let cwd = resolve_in_root(&root, &spec.cwd).map_err(io_at(Step::Resolve {
         path: spec.cwd.clone(),
     }))?;
@@ -134,6 +145,8 @@ fn setup(valid: &ValidSpec) -> Result<(), Failure> {
     }))?;
 
     enter_root(&root)?;
+    // Before /proc/sys becomes read-only.
+    write_sysctls(spec)?;
     for path in mounts::masked_paths(spec) {
         mask(Path::new(path)).map_err(at(Step::Mask {
             path: PathBuf::from(path),
@@ -154,6 +167,12 @@ fn setup(valid: &ValidSpec) -> Result<(), Failure> {
     umask(Mode::from_bits_truncate(0o022));
     sys::mark_cloexec_from(3).map_err(at(Step::CloseFds))?;
 
+    set_rlimits(spec)?;
+    // Without no_new_privs the kernel takes a filter only with CAP_SYS_ADMIN, so before
+    // the change of user (runc does the same); what follows until execve is allowed.
+    if let Some(filter) = &seccomp {
+        filter.install().map_err(at(Step::Seccomp))?;
+    }
     become_user(valid)?;
     if spec.no_new_privileges {
         nix::sys::prctl::set_no_new_privs().map_err(at(Step::NoNewPrivileges))?;
@@ -191,6 +210,7 @@ fn apply(op: &MountOp, target: &Path) -> Result<(), (Step, Errno)> {
             )
             .map_err(mount_failed)?;
         }
+        MountSource::Remount => {}
         MountSource::Bind(source) => {
             let is_dir = fs::metadata(source)
                 .map_err(|err| {
@@ -284,6 +304,120 @@ fn make_devices(root: &Path) -> Result<(), Failure> {
         };
         let path = resolve_in_root(root, Path::new(link)).map_err(io_at(step()))?;
         std::os::unix::fs::symlink(points_to, &path).map_err(io_at(step()))?;
+    }
+    Ok(())
+}
+
+/// Moves PID 1 into the container's cgroup: `0` written to each `cgroup.procs` file is
+/// the writer itself.
+fn join_cgroup(spec: &ContainerSpec) -> Result<(), Failure> {
+    let Some(cgroup) = &spec.cgroup else {
+        return Ok(());
+    };
+    for procs in &cgroup.procs {
+        OpenOptions::new()
+            .write(true)
+            .open(procs)
+            .and_then(|mut file| file.write_all(b"0"))
+            .map_err(io_at(Step::JoinCgroup {
+                path: procs.clone(),
+            }))?;
+    }
+    Ok(())
+}
+
+/// Docker's copy-up: the root filesystem's content at the target of each new volume
+/// (`copy_up`) goes into it while it is still empty, before anything is mounted.
+fn copy_up_volumes(spec: &ContainerSpec, root: &Path) -> Result<(), Failure> {
+    for mount in &spec.mounts {
+        let Mount::Bind {
+            source,
+            target,
+            copy_up: true,
+            ..
+        } = mount
+        else {
+            continue;
+        };
+        let step = || Step::CopyUp {
+            target: target.clone(),
+        };
+        let from = resolve_in_root(root, target).map_err(io_at(step()))?;
+        copy_up(&from, source).map_err(io_at(step()))?;
+    }
+    Ok(())
+}
+
+/// The spec's host devices: a node of the same type and number as the source (a
+/// symlink to it is followed, as Docker does), with its mode and owner, replacing
+/// whatever is at the target.
+fn make_spec_devices(spec: &ContainerSpec, root: &Path) -> Result<(), Failure> {
+    for device in &spec.devices {
+        let step = || Step::Device {
+            path: device.target.clone(),
+        };
+        let meta = fs::metadata(&device.source).map_err(io_at(step()))?;
+        let kind = if meta.file_type().is_char_device() {
+            SFlag::S_IFCHR
+        } else if meta.file_type().is_block_device() {
+            SFlag::S_IFBLK
+        } else {
+            return Err(Failure::setup(step(), Errno::ENODEV));
+        };
+        let path = resolve_in_root(root, &device.target).map_err(io_at(step()))?;
+        if let Some(parent) = path.parent() {
+            create_dir(parent, 0o755).map_err(io_at(step()))?;
+        }
+        match fs::remove_file(&path) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                return Err(Failure::io(step(), &err))
+            }
+            _ => {}
+        }
+        let mode = Mode::from_bits_truncate(meta.mode() & 0o7777);
+        mknod(&path, kind, mode, meta.rdev()).map_err(at(step()))?;
+        lchown(&path, Some(meta.uid()), Some(meta.gid())).map_err(io_at(step()))?;
+    }
+    Ok(())
+}
+
+/// Writes the spec's sysctls (validated: namespaced ones only) under `/proc/sys`.
+fn write_sysctls(spec: &ContainerSpec) -> Result<(), Failure> {
+    for (key, value) in &spec.sysctls {
+        let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(value.as_bytes()))
+            .map_err(io_at(Step::Sysctl { key: key.clone() }))?;
+    }
+    Ok(())
+}
+
+/// Sets the spec's resource limits; `EPERM` means a hard limit above the current one,
+/// which only CAP_SYS_RESOURCE may raise.
+fn set_rlimits(spec: &ContainerSpec) -> Result<(), Failure> {
+    for rlimit in &spec.rlimits {
+        let (name, soft, hard) = (rlimit.name.clone(), rlimit.soft, rlimit.hard);
+        // Validated: every name is known.
+        let resource = rlimit.resource().ok_or_else(|| {
+            Failure::setup(
+                Step::Rlimit {
+                    name: name.clone(),
+                    soft,
+                    hard,
+                },
+                Errno::EINVAL,
+            )
+        })?;
+        sys::set_rlimit(resource, soft, hard).map_err(|errno| {
+            let step = if errno == Errno::EPERM {
+                Step::RlimitRefused { name, soft, hard }
+            } else {
+                Step::Rlimit { name, soft, hard }
+            };
+            Failure::setup(step, errno)
+        })?;
     }
     Ok(())
 }

@@ -12,8 +12,10 @@
 //!   └─ helper: /proc/self/exe __container-init   (fresh, single-threaded; spec over a pipe)
 //!        │  unshare(CLONE_NEWPID), fork
 //!        └─ container init: PID 1 of the new PID namespace
-//!             unshare mount/uts/ipc/cgroup(/net) namespaces, rootfs, /proc, /dev, ...,
-//!             pivot_root, hostname, user, capabilities, then execve(argv)
+//!             join the cgroup, unshare mount/uts/ipc/cgroup(/net) namespaces, rootfs,
+//!             volume copy-up, /proc, /dev, /sys, /sys/fs/cgroup, devices, pivot_root,
+//!             sysctls, masks, hostname, ulimits, seccomp, user, capabilities,
+//!             then execve(argv)
 //!             (with `init`: PID 1 forks the program and stays as a tiny init, [`tini`])
 //! ```
 //!
@@ -29,14 +31,16 @@
 //! [`enter`]) and reports the same way.
 //!
 //! What is decided is pure and tested without root: [`caps`] (the capability sets),
-//! [`mounts`] (every mount with its flags and data, masked and read-only paths),
-//! [`resolve`] (mount targets resolved inside the root filesystem), [`exec`] (the
-//! executable's candidate paths). The code that applies them ([`init`], [`sys`]) only
-//! carries out those decisions.
+//! [`mounts`] (every mount with its flags and data, masked and read-only paths, the
+//! cgroup view), [`resolve`] (mount targets resolved inside the root filesystem),
+//! [`exec`] (the executable's candidate paths), [`seccomp`] (Docker's default profile
+//! for a capability set, compiled to BPF). The code that applies them ([`init`],
+//! [`sys`]) only carries out those decisions.
 
 pub mod caps;
 pub mod cgroup;
 pub mod container;
+mod copyup;
 pub mod enter;
 pub mod error;
 pub mod exec;
@@ -48,6 +52,7 @@ mod message;
 pub mod mounts;
 pub mod process;
 pub mod resolve;
+pub mod seccomp;
 pub mod spec;
 mod sys;
 mod tini;

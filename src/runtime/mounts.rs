@@ -2,7 +2,7 @@
 //! the spec's mounts, the `/etc` files, the device nodes, the masked and read-only
 //! paths. Pure: the container's init applies this plan and decides nothing.
 
-use super::spec::{ContainerSpec, Mount, Rootfs};
+use super::spec::{CgroupMount, ContainerSpec, Mount, Rootfs};
 use nix::mount::MsFlags;
 use std::path::{Component, Path, PathBuf};
 
@@ -30,6 +30,9 @@ pub enum MountSource {
     /// A host path, bind-mounted; a missing target is created as a file or a directory,
     /// like the source.
     Bind(PathBuf),
+    /// Nothing new: the mount already at the target (made by an earlier op) is only
+    /// remounted read-only (with `readonly`), once what is inside it is mounted.
+    Remount,
 }
 
 /// A device node made in the container's `/dev`.
@@ -151,8 +154,9 @@ pub fn rootfs_mount(rootfs: &Rootfs) -> MountOp {
 }
 
 /// Every mount inside the root filesystem, in order: Docker's standard mounts (`/proc`,
-/// `/dev`, `/dev/pts`, `/dev/shm`, `/dev/mqueue`, `/sys`) but those the spec replaces,
-/// then the spec's mounts and the `/etc` files, parents before children.
+/// `/dev`, `/dev/pts`, `/dev/shm`, `/dev/mqueue`, `/sys`, the cgroup view under
+/// `/sys/fs/cgroup`) but those the spec replaces (a mount of the spec on the same path or
+/// on a parent), then the spec's mounts and the `/etc` files, parents before children.
 pub fn container_mounts(spec: &ContainerSpec) -> Vec<MountOp> {
     let nosuid_noexec_nodev = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
     let fs = |fstype, target: &str, flags, data: Option<String>| MountOp {
@@ -167,7 +171,7 @@ pub fn container_mounts(spec: &ContainerSpec) -> Vec<MountOp> {
     } else {
         nosuid_noexec_nodev | MsFlags::MS_RDONLY
     };
-    let standard = [
+    let mut standard = vec![
         fs("proc", "/proc", nosuid_noexec_nodev, None),
         fs(
             "tmpfs",
@@ -190,6 +194,7 @@ pub fn container_mounts(spec: &ContainerSpec) -> Vec<MountOp> {
         fs("mqueue", "/dev/mqueue", nosuid_noexec_nodev, None),
         fs("sysfs", "/sys", sys_flags, None),
     ];
+    standard.extend(cgroup_mounts(spec));
 
     let mut own: Vec<MountOp> = spec.mounts.iter().map(mount_op).collect();
     own.extend(spec.etc_files.mounts().map(|(source, target)| MountOp {
@@ -202,10 +207,61 @@ pub fn container_mounts(spec: &ContainerSpec) -> Vec<MountOp> {
     // Parents first: a stable sort by depth keeps the spec's order among equals.
     own.sort_by_key(|op| depth(&op.target));
 
-    let replaced = |op: &MountOp| own.iter().any(|o| same_path(&o.target, &op.target));
+    let replaced = |op: &MountOp| {
+        let target = normalize(&op.target);
+        own.iter().any(|o| target.starts_with(normalize(&o.target)))
+    };
     let mut all: Vec<MountOp> = standard.into_iter().filter(|op| !replaced(op)).collect();
     all.extend(own);
     all
+}
+
+/// The container's cgroup under `/sys/fs/cgroup`, mounted once PID 1 is in its own
+/// cgroup namespace (so the container's cgroup is the root it sees), read-only unless
+/// privileged, as Docker mounts it: `cgroup2`, or a tmpfs with one `cgroup` mount per v1
+/// hierarchy, then the tmpfs made read-only.
+fn cgroup_mounts(spec: &ContainerSpec) -> Vec<MountOp> {
+    let Some(cgroup) = &spec.cgroup else {
+        return Vec::new();
+    };
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
+    let readonly = !spec.privileged;
+    let root = Path::new("/sys/fs/cgroup");
+    match &cgroup.mount {
+        CgroupMount::V2 => vec![MountOp {
+            source: MountSource::Fs("cgroup2"),
+            target: root.to_path_buf(),
+            flags,
+            data: None,
+            readonly,
+        }],
+        CgroupMount::V1 { hierarchies } => {
+            let mut ops = vec![MountOp {
+                source: MountSource::Fs("tmpfs"),
+                target: root.to_path_buf(),
+                flags,
+                data: Some("mode=755".to_string()),
+                readonly: false,
+            }];
+            ops.extend(hierarchies.iter().map(|hierarchy| MountOp {
+                source: MountSource::Fs("cgroup"),
+                target: root.join(&hierarchy.dir),
+                flags,
+                data: Some(hierarchy.options.clone()),
+                readonly,
+            }));
+            if readonly {
+                ops.push(MountOp {
+                    source: MountSource::Remount,
+                    target: root.to_path_buf(),
+                    flags: MsFlags::empty(),
+                    data: None,
+                    readonly: true,
+                });
+            }
+            ops
+        }
+    }
 }
 
 fn mount_op(mount: &Mount) -> MountOp {
@@ -244,10 +300,6 @@ fn mount_op(mount: &Mount) -> MountOp {
 /// Number of named components after `.` and `..` are applied lexically.
 fn depth(path: &Path) -> usize {
     normalize(path).components().count()
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    normalize(a) == normalize(b)
 }
 
 /// `path` without `.`, `..` (never above `/`) and the root: `/a/./b/../c` is `a/c`.
@@ -305,6 +357,7 @@ mod tests {
                 let source = match &op.source {
                     MountSource::Fs(fstype) => fstype.to_string(),
                     MountSource::Bind(path) => format!("bind:{}", path.display()),
+                    MountSource::Remount => "remount".to_string(),
                 };
                 let flags: Vec<&str> = op.flags.iter_names().map(|(name, _)| name).collect();
                 let mut line = format!(
@@ -391,6 +444,93 @@ mod tests {
         );
     }
 
+    fn with_cgroup(mount: CgroupMount) -> ContainerSpec {
+        let mut spec = spec();
+        spec.cgroup = Some(crate::runtime::spec::CgroupJoin {
+            procs: vec![PathBuf::from("/sys/fs/cgroup/memory/rc/c1/cgroup.procs")],
+            mount,
+        });
+        spec
+    }
+
+    #[test]
+    fn the_cgroup_view_is_mounted_read_only_under_sys() {
+        // No cgroup given: nothing under /sys/fs/cgroup.
+        assert_eq!(container_mounts(&spec()).len(), 6);
+        let v2 = lines(&container_mounts(&with_cgroup(CgroupMount::V2)));
+        assert_eq!(
+            v2[5..],
+            [
+                "sysfs /sys MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC -",
+                "cgroup2 /sys/fs/cgroup MS_NOSUID | MS_NODEV | MS_NOEXEC - ro",
+            ]
+        );
+        let hierarchy = |dir: &str, options: &str| crate::runtime::spec::CgroupV1Mount {
+            dir: dir.to_string(),
+            options: options.to_string(),
+        };
+        let mut spec = with_cgroup(CgroupMount::V1 {
+            hierarchies: vec![
+                hierarchy("memory", "memory"),
+                hierarchy("cpu,cpuacct", "cpu,cpuacct"),
+                hierarchy("systemd", "name=systemd"),
+            ],
+        });
+        assert_eq!(
+            lines(&container_mounts(&spec))[6..],
+            [
+                "tmpfs /sys/fs/cgroup MS_NOSUID | MS_NODEV | MS_NOEXEC mode=755",
+                "cgroup /sys/fs/cgroup/memory MS_NOSUID | MS_NODEV | MS_NOEXEC memory ro",
+                "cgroup /sys/fs/cgroup/cpu,cpuacct MS_NOSUID | MS_NODEV | MS_NOEXEC cpu,cpuacct ro",
+                "cgroup /sys/fs/cgroup/systemd MS_NOSUID | MS_NODEV | MS_NOEXEC name=systemd ro",
+                "remount /sys/fs/cgroup - - ro",
+            ]
+        );
+        // Privileged: writable, as Docker mounts it.
+        spec.privileged = true;
+        assert_eq!(
+            lines(&container_mounts(&spec))[6..],
+            [
+                "tmpfs /sys/fs/cgroup MS_NOSUID | MS_NODEV | MS_NOEXEC mode=755",
+                "cgroup /sys/fs/cgroup/memory MS_NOSUID | MS_NODEV | MS_NOEXEC memory",
+                "cgroup /sys/fs/cgroup/cpu,cpuacct MS_NOSUID | MS_NODEV | MS_NOEXEC cpu,cpuacct",
+                "cgroup /sys/fs/cgroup/systemd MS_NOSUID | MS_NODEV | MS_NOEXEC name=systemd",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mount_of_the_spec_replaces_the_standard_ones_at_and_under_it() {
+        let mut spec = with_cgroup(CgroupMount::V1 {
+            hierarchies: vec![crate::runtime::spec::CgroupV1Mount {
+                dir: "memory".to_string(),
+                options: "memory".to_string(),
+            }],
+        });
+        spec.mounts = vec![
+            Mount::Bind {
+                source: PathBuf::from("/sys/fs/cgroup"),
+                target: PathBuf::from("/sys/fs/cgroup"),
+                readonly: true,
+                copy_up: false,
+            },
+            Mount::Tmpfs {
+                target: PathBuf::from("/dev"),
+                size: None,
+                mode: None,
+            },
+        ];
+        assert_eq!(
+            lines(&container_mounts(&spec)),
+            [
+                "proc /proc MS_NOSUID | MS_NODEV | MS_NOEXEC -",
+                "sysfs /sys MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC -",
+                "tmpfs /dev MS_NOSUID | MS_NODEV | MS_NOEXEC -",
+                "bind:/sys/fs/cgroup /sys/fs/cgroup MS_BIND | MS_REC - ro",
+            ]
+        );
+    }
+
     #[test]
     fn rootfs_mounts() {
         let overlay = Rootfs::Overlay {
@@ -427,6 +567,9 @@ mod tests {
     fn depth_is_lexical() {
         assert_eq!(depth(Path::new("/a/./b/../c/")), 2);
         assert_eq!(depth(Path::new("/../..")), 0);
-        assert!(same_path(Path::new("/dev/shm/"), Path::new("/dev/./shm")));
+        assert_eq!(
+            normalize(Path::new("/dev/shm/")),
+            normalize(Path::new("/dev/./shm"))
+        );
     }
 }

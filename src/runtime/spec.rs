@@ -19,6 +19,39 @@ pub const MAX_UTS_NAME: usize = 64;
 /// The longest mount data the kernel copies (one page, with its final NUL).
 pub const MAX_MOUNT_DATA: usize = 4095;
 
+/// The `kernel.*` sysctls a container may set (Docker's list): they belong to its IPC
+/// namespace. `fs.mqueue.*` (IPC) and `net.*` (network namespace) are allowed too.
+pub const NAMESPACED_SYSCTLS: [&str; 8] = [
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// The resource limits compose knows (`ulimits`), as [`Rlimit::name`] spells them.
+pub const RLIMIT_NAMES: [&str; 16] = [
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+    "as",
+];
+
 /// Everything about one container, before validation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +93,9 @@ pub struct ContainerSpec {
     /// container sees it under `/sys/fs/cgroup` (read-only); `None` stays in the caller's.
     #[serde(default)]
     pub cgroup: Option<CgroupJoin>,
-    /// The seccomp filter installed just before the program runs.
+    /// The seccomp filter, installed by PID 1 just before it gives up its privileges
+    /// (the kernel takes a filter only with CAP_SYS_ADMIN or `no_new_privs`); PID 1 and
+    /// everything it runs are filtered.
     #[serde(default)]
     pub seccomp: Seccomp,
     /// Run a tiny init as PID 1 that forwards signals to the program and reaps zombies
@@ -148,6 +183,35 @@ pub struct Rlimit {
     pub soft: u64,
     /// Hard limit.
     pub hard: u64,
+}
+
+impl Rlimit {
+    /// The kernel's resource number of this compose name (`nofile` is
+    /// `RLIMIT_NOFILE`); `None` for a name compose does not know.
+    pub fn resource(&self) -> Option<i32> {
+        // The constants' type differs between C libraries; the values fit an i32.
+        #[allow(clippy::unnecessary_cast)]
+        let resource = match self.name.as_str() {
+            "core" => nix::libc::RLIMIT_CORE,
+            "cpu" => nix::libc::RLIMIT_CPU,
+            "data" => nix::libc::RLIMIT_DATA,
+            "fsize" => nix::libc::RLIMIT_FSIZE,
+            "locks" => nix::libc::RLIMIT_LOCKS,
+            "memlock" => nix::libc::RLIMIT_MEMLOCK,
+            "msgqueue" => nix::libc::RLIMIT_MSGQUEUE,
+            "nice" => nix::libc::RLIMIT_NICE,
+            "nofile" => nix::libc::RLIMIT_NOFILE,
+            "nproc" => nix::libc::RLIMIT_NPROC,
+            "rss" => nix::libc::RLIMIT_RSS,
+            "rtprio" => nix::libc::RLIMIT_RTPRIO,
+            "rttime" => nix::libc::RLIMIT_RTTIME,
+            "sigpending" => nix::libc::RLIMIT_SIGPENDING,
+            "stack" => nix::libc::RLIMIT_STACK,
+            "as" => nix::libc::RLIMIT_AS,
+            _ => return None,
+        } as i32;
+        Some(resource)
+    }
 }
 
 /// A host device node made available in the container.
@@ -372,6 +436,23 @@ impl TryFrom<ContainerSpec> for ValidSpec {
         if spec.shm_size == 0 {
             return Err(SpecError::ZeroShmSize);
         }
+        if let Some(cgroup) = &spec.cgroup {
+            check_cgroup(cgroup)?;
+        }
+        if spec.seccomp == Seccomp::Default && super::seccomp::native().is_none() {
+            return Err(SpecError::SeccompUnsupported {
+                arch: std::env::consts::ARCH,
+            });
+        }
+        for rlimit in &spec.rlimits {
+            check_rlimit(rlimit)?;
+        }
+        for (key, value) in &spec.sysctls {
+            check_sysctl(key, value, spec.network)?;
+        }
+        for (i, device) in spec.devices.iter().enumerate() {
+            check_device(i, device)?;
+        }
         let capabilities =
             caps::container_capabilities(spec.privileged, &spec.cap_add, &spec.cap_drop)?;
         Ok(ValidSpec { spec, capabilities })
@@ -424,6 +505,95 @@ fn check_mount(i: usize, mount: &Mount) -> Result<(), SpecError> {
             _ => Ok(()),
         },
     }
+}
+
+fn check_cgroup(cgroup: &CgroupJoin) -> Result<(), SpecError> {
+    for (i, procs) in cgroup.procs.iter().enumerate() {
+        check_path(&format!("cgroup.procs[{i}]"), procs)?;
+    }
+    if let CgroupMount::V1 { hierarchies } = &cgroup.mount {
+        for (i, hierarchy) in hierarchies.iter().enumerate() {
+            let mut names = Path::new(&hierarchy.dir).components();
+            let one_name = matches!(
+                (names.next(), names.next()),
+                (Some(std::path::Component::Normal(_)), None)
+            );
+            if !one_name || hierarchy.dir.contains(['/', '\0']) {
+                return Err(SpecError::CgroupDir {
+                    index: i,
+                    dir: hierarchy.dir.clone(),
+                });
+            }
+            let field = format!("cgroup.mount.hierarchies[{i}].options");
+            check_no_nul(&field, &hierarchy.options)?;
+            if hierarchy.options.len() > MAX_MOUNT_DATA {
+                return Err(SpecError::CgroupOptionsTooLong { index: i });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_rlimit(rlimit: &Rlimit) -> Result<(), SpecError> {
+    if rlimit.resource().is_none() {
+        return Err(SpecError::UnknownRlimit {
+            name: rlimit.name.clone(),
+        });
+    }
+    if rlimit.soft > rlimit.hard {
+        return Err(SpecError::RlimitSoftAboveHard {
+            name: rlimit.name.clone(),
+            soft: rlimit.soft,
+            hard: rlimit.hard,
+        });
+    }
+    Ok(())
+}
+
+/// A namespaced kernel parameter (Docker's rules), its name fit to become a path under
+/// `/proc/sys`.
+fn check_sysctl(key: &str, value: &str, network: Network) -> Result<(), SpecError> {
+    check_no_nul(&format!("sysctls.{key}"), value)?;
+    let well_formed = key
+        .split('.')
+        .all(|part| !part.is_empty() && !part.contains(['/', '\0']));
+    if !well_formed {
+        return Err(SpecError::SysctlKey {
+            key: key.to_string(),
+        });
+    }
+    if key.starts_with("net.") {
+        if network == Network::Host {
+            return Err(SpecError::SysctlHostNetwork {
+                key: key.to_string(),
+            });
+        }
+        return Ok(());
+    }
+    if key.starts_with("fs.mqueue.") || NAMESPACED_SYSCTLS.contains(&key) {
+        return Ok(());
+    }
+    Err(SpecError::SysctlNotNamespaced {
+        key: key.to_string(),
+    })
+}
+
+fn check_device(i: usize, device: &Device) -> Result<(), SpecError> {
+    check_path(&format!("devices[{i}].source"), &device.source)?;
+    check_path(&format!("devices[{i}].target"), &device.target)?;
+    let permissions = &device.permissions;
+    let valid = !permissions.is_empty()
+        && permissions.chars().all(|c| matches!(c, 'r' | 'w' | 'm'))
+        && ['r', 'w', 'm']
+            .iter()
+            .all(|c| permissions.matches(*c).count() <= 1);
+    if !valid {
+        return Err(SpecError::DevicePermissions {
+            index: i,
+            permissions: permissions.clone(),
+        });
+    }
+    Ok(())
 }
 
 fn check_uts_name(field: &'static str, name: &str) -> Result<(), SpecError> {
@@ -535,6 +705,59 @@ pub enum SpecError {
     /// A name in `cap_add`/`cap_drop` that is no capability.
     #[error("{field}: unknown capability {name:?}")]
     UnknownCapability { field: &'static str, name: String },
+    /// A v1 hierarchy's directory that is not one name under `/sys/fs/cgroup`.
+    #[error(
+        "cgroup.mount.hierarchies[{index}].dir {dir:?} must be one directory name under \
+         /sys/fs/cgroup"
+    )]
+    CgroupDir { index: usize, dir: String },
+    /// A v1 hierarchy's mount options longer than the kernel takes.
+    #[error(
+        "cgroup.mount.hierarchies[{index}].options are longer than the kernel takes \
+         ({MAX_MOUNT_DATA} bytes)"
+    )]
+    CgroupOptionsTooLong { index: usize },
+    /// Docker's default seccomp profile on an architecture it has no syscall table for.
+    #[error(
+        "seccomp: rcompose has no syscall table for Docker's default profile on {arch}; \
+         run the service with `security_opt: [seccomp=unconfined]`"
+    )]
+    SeccompUnsupported { arch: &'static str },
+    /// A `ulimits` name compose does not know.
+    #[error(
+        "ulimits: unknown limit {name:?} (known: core, cpu, data, fsize, locks, memlock, \
+         msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, as)"
+    )]
+    UnknownRlimit { name: String },
+    /// A soft limit above its hard limit.
+    #[error("ulimits.{name}: the soft limit {soft} is above the hard limit {hard}")]
+    RlimitSoftAboveHard { name: String, soft: u64, hard: u64 },
+    /// A sysctl name that is not dot-separated names.
+    #[error(
+        "sysctls: invalid key {key:?}: it must be names separated by dots, without `/`, \
+         such as net.ipv4.ip_forward"
+    )]
+    SysctlKey { key: String },
+    /// A sysctl that is not namespaced: setting it would change the host.
+    #[error(
+        "sysctls.{key}: not a namespaced kernel parameter, so a container can't set it \
+         (it would change the whole host); allowed are kernel.msgmax, kernel.msgmnb, \
+         kernel.msgmni, kernel.sem, kernel.shmall, kernel.shmmax, kernel.shmmni, \
+         kernel.shm_rmid_forced, fs.mqueue.* and net.*"
+    )]
+    SysctlNotNamespaced { key: String },
+    /// A `net.*` sysctl for a container on the host's network.
+    #[error(
+        "sysctls.{key}: net.* parameters can't be set with network_mode: host (they \
+         would change the host's network namespace)"
+    )]
+    SysctlHostNetwork { key: String },
+    /// Device permissions that are not a combination of `r`, `w` and `m`.
+    #[error(
+        "devices[{index}].permissions {permissions:?} must be a non-empty combination of \
+         r, w and m (such as rwm)"
+    )]
+    DevicePermissions { index: usize, permissions: String },
 }
 
 #[cfg(test)]
@@ -628,6 +851,135 @@ mod tests {
         assert_eq!(
             error(|s| s.cap_add.push("NET_FLY".to_string())),
             "cap_add: unknown capability \"NET_FLY\""
+        );
+    }
+
+    #[test]
+    fn sysctls_must_be_namespaced() {
+        let sysctl = |key: &str, network| {
+            let mut spec = spec();
+            spec.network = network;
+            spec.sysctls.insert(key.to_string(), "1".to_string());
+            spec.validate().map(drop).map_err(|err| err.to_string())
+        };
+        for key in [
+            "kernel.shmmax",
+            "kernel.shm_rmid_forced",
+            "fs.mqueue.msg_max",
+            "net.ipv4.ip_forward",
+            "net.core.somaxconn",
+        ] {
+            assert_eq!(sysctl(key, Network::None), Ok(()), "{key}");
+        }
+        assert_eq!(sysctl("kernel.shmmax", Network::Host), Ok(()));
+        assert_eq!(
+            sysctl("kernel.pid_max", Network::None),
+            Err(
+                "sysctls.kernel.pid_max: not a namespaced kernel parameter, so a container \
+                 can't set it (it would change the whole host); allowed are kernel.msgmax, \
+                 kernel.msgmnb, kernel.msgmni, kernel.sem, kernel.shmall, kernel.shmmax, \
+                 kernel.shmmni, kernel.shm_rmid_forced, fs.mqueue.* and net.*"
+                    .to_string()
+            )
+        );
+        assert!(sysctl("vm.swappiness", Network::None).is_err());
+        assert!(sysctl("fs.file-max", Network::None).is_err());
+        assert_eq!(
+            sysctl("net.ipv4.ip_forward", Network::Host),
+            Err(
+                "sysctls.net.ipv4.ip_forward: net.* parameters can't be set with \
+                 network_mode: host (they would change the host's network namespace)"
+                    .to_string()
+            )
+        );
+        for key in ["net..x", "net.ipv4/../../x", "net.", ""] {
+            assert_eq!(
+                sysctl(key, Network::None),
+                Err(format!(
+                    "sysctls: invalid key {key:?}: it must be names separated by dots, \
+                     without `/`, such as net.ipv4.ip_forward"
+                )),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn rlimits_devices_and_cgroups_are_checked() {
+        let rlimit = |name: &str, soft, hard| Rlimit {
+            name: name.to_string(),
+            soft,
+            hard,
+        };
+        assert_eq!(rlimit("nofile", 1, 2).resource(), Some(7));
+        assert_eq!(rlimit("as", 1, 2).resource(), Some(9));
+        assert!(RLIMIT_NAMES
+            .iter()
+            .all(|name| rlimit(name, 0, 0).resource().is_some()));
+        assert_eq!(
+            error(|s| s.rlimits.push(rlimit("files", 1, 2))),
+            "ulimits: unknown limit \"files\" (known: core, cpu, data, fsize, locks, memlock, \
+             msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack, as)"
+        );
+        assert_eq!(
+            error(|s| s.rlimits.push(rlimit("nofile", 2048, 1024))),
+            "ulimits.nofile: the soft limit 2048 is above the hard limit 1024"
+        );
+
+        let device = |permissions: &str| Device {
+            source: PathBuf::from("/dev/fuse"),
+            target: PathBuf::from("/dev/fuse"),
+            permissions: permissions.to_string(),
+        };
+        for permissions in ["rwm", "r", "mw"] {
+            let mut spec = spec();
+            spec.devices.push(device(permissions));
+            assert!(spec.validate().is_ok(), "{permissions}");
+        }
+        for permissions in ["", "rwx", "rr"] {
+            assert_eq!(
+                error(|s| s.devices.push(device(permissions))),
+                format!(
+                    "devices[0].permissions {permissions:?} must be a non-empty combination \
+                     of r, w and m (such as rwm)"
+                )
+            );
+        }
+        assert_eq!(
+            error(|s| s.devices.push(Device {
+                source: PathBuf::from("dev/fuse"),
+                ..device("rwm")
+            })),
+            "devices[0].source must be an absolute path, got dev/fuse"
+        );
+
+        let cgroup = |dir: &str| CgroupJoin {
+            procs: vec![PathBuf::from("/sys/fs/cgroup/memory/c/cgroup.procs")],
+            mount: CgroupMount::V1 {
+                hierarchies: vec![CgroupV1Mount {
+                    dir: dir.to_string(),
+                    options: "cpu,cpuacct".to_string(),
+                }],
+            },
+        };
+        let mut spec = spec();
+        spec.cgroup = Some(cgroup("cpu,cpuacct"));
+        assert!(spec.validate().is_ok());
+        for dir in ["..", "a/b", "", "/"] {
+            assert_eq!(
+                error(|s| s.cgroup = Some(cgroup(dir))),
+                format!(
+                    "cgroup.mount.hierarchies[0].dir {dir:?} must be one directory name under \
+                     /sys/fs/cgroup"
+                )
+            );
+        }
+        assert_eq!(
+            error(|s| s.cgroup = Some(CgroupJoin {
+                procs: vec![PathBuf::from("cgroup.procs")],
+                mount: CgroupMount::V2,
+            })),
+            "cgroup.procs[0] must be an absolute path, got cgroup.procs"
         );
     }
 

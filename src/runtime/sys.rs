@@ -269,3 +269,48 @@ pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit takes an integer and never returns.
     unsafe { libc::_exit(code) }
 }
+
+/// Installs a seccomp BPF program on the calling thread (`seccomp(2)`,
+/// `SECCOMP_SET_MODE_FILTER`). Unlike seccompiler's own `apply_filter`, it does not set
+/// `no_new_privs`: that is the spec's choice, so the caller needs CAP_SYS_ADMIN.
+pub(crate) fn install_seccomp(program: &[seccompiler::sock_filter]) -> Result<(), Errno> {
+    let len = u16::try_from(program.len()).map_err(|_| Errno::EINVAL)?;
+    let fprog = libc::sock_fprog {
+        len,
+        // seccompiler's sock_filter is #[repr(C)] with the kernel's layout, as
+        // libc's is; the kernel only reads through the pointer.
+        filter: program.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
+    // SAFETY: fprog points to `len` instructions that outlive the call; the kernel
+    // copies them.
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0 as libc::c_uint,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    Errno::result(res).map(drop)
+}
+
+/// Sets the soft and hard limits of `resource` (an `RLIMIT_*` number) for this process
+/// (`prlimit64(2)` on itself).
+pub(crate) fn set_rlimit(resource: i32, soft: u64, hard: u64) -> Result<(), Errno> {
+    let limit = libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: the new limit is read from a struct alive for the call; the old one is
+    // not asked for (null).
+    let res = unsafe {
+        libc::syscall(
+            libc::SYS_prlimit64,
+            0 as libc::pid_t,
+            resource as libc::c_int,
+            &limit as *const libc::rlimit64,
+            std::ptr::null_mut::<libc::rlimit64>(),
+        )
+    };
+    Errno::result(res).map(drop)
+}
