@@ -7,14 +7,22 @@
 //! - [`state`]: the records of containers and volumes (redb); [`volumes`]: named
 //!   volumes on disk; [`prepare`]: a planned container's directory, volumes, cgroup and
 //!   spec, made (and undone) as one step.
+//! - [`server`]: the engine process ([`run_engine`]): the lock, the socket, one task
+//!   per connection; its requests are served by `images` (the image store),
+//!   `containers` (run, exec, stop, rm, ps, volumes, adoption at start) and `logs`.
 
 pub mod client;
+mod containers;
+mod images;
 pub mod layout;
+mod logs;
 pub mod prepare;
 pub mod protocol;
+pub mod server;
 pub mod state;
 pub mod volumes;
 pub mod wire;
 
 pub use client::{Call, Client, ClientError};
 pub use layout::Layout;
+pub use server::{run_engine, EngineError};

@@ -203,9 +203,11 @@ pub struct Failure {
     pub exit_code: i32,
 }
 
-/// The result of a successful request.
+/// The result of a successful request. Its tag is `reply` and its content `value`
+/// (`{"type":"done","reply":"images","value":[…]}`): an [`Event`]'s own tag is `type`,
+/// and lists can't carry a tag inside them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "reply", content = "value", rename_all = "snake_case")]
 pub enum Reply {
     /// Done; nothing to say.
     Ok,
@@ -298,4 +300,43 @@ pub struct VolumeSummary {
     pub created: String,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(event: Event) {
+        let json = serde_json::to_string(&event).unwrap();
+        let back: Event = serde_json::from_str(&json).unwrap_or_else(|err| panic!("{json}: {err}"));
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn every_reply_travels_in_an_event() {
+        let replies = [
+            Reply::Ok,
+            Reply::Pong {
+                protocol: PROTOCOL_VERSION,
+                version: "1.0".to_string(),
+                pid: 7,
+            },
+            Reply::Images(Vec::new()),
+            Reply::Json(serde_json::json!([{"Id": "x"}])),
+            Reply::Exited { code: 3 },
+            Reply::Containers(Vec::new()),
+            Reply::Names(vec!["a".to_string()]),
+        ];
+        for reply in replies {
+            round_trip(Event::Done(reply));
+        }
+        assert_eq!(
+            serde_json::to_string(&Event::Done(Reply::Exited { code: 3 })).unwrap(),
+            r#"{"type":"done","reply":"exited","value":{"code":3}}"#
+        );
+        round_trip(Event::Failed(Failure {
+            message: "no".to_string(),
+            exit_code: 1,
+        }));
+    }
 }
