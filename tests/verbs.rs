@@ -311,12 +311,13 @@ fn image_import_ls_inspect_rm() {
         serde_json::from_str(&root.ok(&["image", "inspect", short])).unwrap();
     assert_eq!(by_id, value);
 
-    // What the caller asked wrong exits with 1 (the engine failing with 125).
+    // What the engine refuses exits with 125, as docker.
     let out = root.run(&["image", "inspect", "nope:1"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(125));
     assert_eq!(
         text(&out.stderr),
-        "rcompose: no such image: nope:1 (`rcompose image ls` lists the images)\n"
+        "rcompose: image nope:1 not found: import a rootfs tarball with `rcompose image \
+         import FILE nope:1`, or load a saved image with `rcompose image load -i FILE`\n"
     );
 
     assert_eq!(
@@ -487,7 +488,7 @@ fn a_missing_image_is_named_and_nothing_is_left() {
     let root = TestRoot::new();
     root.compose("services:\n  ghost:\n    image: nope:1\n    network_mode: none\n");
     let out = root.run(&["run", "--rm", "ghost", "true"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(125));
     assert_eq!(text(&out.stdout), "");
     assert_eq!(
         text(&out.stderr),
@@ -603,7 +604,7 @@ fn run_detached_then_exec_into_it() {
     root.wait_no_containers();
 
     let out = root.run(&["exec", "box", "true"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(125));
     assert!(
         text(&out.stderr).contains("no running container"),
         "{}",
