@@ -200,6 +200,40 @@ fn busybox_tarball(path: &Path) {
     builder.finish().unwrap();
 }
 
+/// A `docker save` archive of one image `saved:1` whose one layer is the busybox
+/// tarball at `layer`, made on 2024-05-06.
+fn docker_save(layer: &Path, archive: &Path) {
+    let layer = fs::read(layer).unwrap();
+    let diff_id = rcompose::image::Digest::of(&layer);
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-05-06T07:08:09Z",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
+    }))
+    .unwrap();
+    let config_name = format!("{}.json", rcompose::image::Digest::of(&config).hex());
+    let layer_name = format!("{}/layer.tar", diff_id.hex());
+    let manifest = serde_json::json!([
+        {"Config": config_name, "RepoTags": ["saved:1"], "Layers": [layer_name]}
+    ]);
+    let mut builder = tar::Builder::new(File::create(archive).unwrap());
+    for (name, data) in [
+        (config_name.as_str(), config),
+        (layer_name.as_str(), layer),
+        ("manifest.json", serde_json::to_vec(&manifest).unwrap()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, name, data.as_slice())
+            .unwrap();
+    }
+    builder.finish().unwrap();
+}
+
 /// Bytes of file content of the busybox tarball: what the store counts as its size.
 fn busybox_content_size() -> u64 {
     let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
@@ -277,6 +311,7 @@ fn image_import_ls_inspect_rm() {
         serde_json::from_str(&root.ok(&["image", "inspect", short])).unwrap();
     assert_eq!(by_id, value);
 
+    // What the engine refuses exits with 125, as docker.
     let out = root.run(&["image", "inspect", "nope:1"]);
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(
@@ -293,6 +328,52 @@ fn image_import_ls_inspect_rm() {
         root.ok(&["image", "ls"]),
         "REPOSITORY   TAG       IMAGE ID   CREATED   SIZE\n"
     );
+
+    // load: from a file, or from standard input.
+    docker_save(&root.path("busybox.tar"), &root.path("saved.tar"));
+    assert_eq!(
+        root.ok(&["image", "load", "-i", "saved.tar"]),
+        "Loaded image: saved:1\n"
+    );
+    let out = root
+        .command(&["image", "load"])
+        .stdin(File::open(root.path("saved.tar")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "Loaded image: saved:1\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "inspect", "saved:1"])).unwrap();
+    let saved_id = saved[0]["Id"].as_str().unwrap().to_string();
+    let listed: serde_json::Value =
+        serde_json::from_str(&root.ok(&["image", "ls", "--format", "json"])).unwrap();
+    assert_eq!(listed["Repository"], "saved");
+    assert_eq!(listed["Tag"], "1");
+    assert_eq!(listed["ID"], &saved_id[7..19]);
+    assert_eq!(listed["CreatedAt"], "2024-05-06 07:08:09 +0000 UTC");
+    // A broken archive: the store's reason, nothing loaded.
+    let out = root
+        .command(&["image", "load"])
+        .stdin(Stdio::from(File::open("/dev/null").unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "rcompose: the image archive stops before the end-of-archive marker of its tar \
+         stream: it is truncated\n"
+    );
+
+    // prune -a: every image no container uses.
+    assert_eq!(
+        root.ok(&["image", "prune", "-a", "-f"]),
+        format!("Deleted Images:\nuntagged: saved:1\ndeleted: {saved_id}\n")
+    );
+    assert_eq!(root.ok(&["image", "ls", "-q"]), "");
     root.finish();
 }
 
@@ -627,7 +708,8 @@ fn on_a_terminal_run_relays_it_in_raw_mode_and_restores_it() {
             "box",
             "sh",
             "-c",
-            "[ -t 0 ] && echo terminal; stty size; read line; echo \"got $line\"; exit 5",
+            "[ -t 0 ] && echo terminal; stty size; read line; echo \"got $line\"; stty size; \
+             exit 5",
         ])
         .stdin(slave.try_clone().unwrap())
         .stdout(slave.try_clone().unwrap())
@@ -636,10 +718,22 @@ fn on_a_terminal_run_relays_it_in_raw_mode_and_restores_it() {
         .unwrap();
     let mut master = File::from(pty.master.try_clone().unwrap());
     let screen = Screen::new(pty.master);
-    // The container's terminal has ours's size.
+    // The container's terminal has ours's size, and follows it when SIGWINCH says it
+    // changed.
     screen.wait_for("terminal\r\n30 100\r\n");
+    let resized = Command::new("stty")
+        .args(["rows", "40", "cols", "120"])
+        .stdin(slave.try_clone().unwrap())
+        .status()
+        .unwrap();
+    assert!(resized.success());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGWINCH,
+    )
+    .unwrap();
     master.write_all(b"typed\r").unwrap();
-    screen.wait_for("got typed\r\n");
+    screen.wait_for("got typed\r\n40 120\r\n");
     let status = child.wait().unwrap();
     let mut stderr = String::new();
     child

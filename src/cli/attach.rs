@@ -51,7 +51,7 @@ pub(super) fn attached(
     } else {
         None
     };
-    let call = if mode.tty {
+    let mut call = if mode.tty {
         client.call(request, &[])?
     } else {
         let (our_stdin, null);
@@ -70,7 +70,6 @@ pub(super) fn attached(
             &[stdin, io::stdout().as_fd(), io::stderr().as_fd()],
         )?
     };
-    let mut call = call;
     let mut terminal: Option<Terminal> = None;
     let result = loop {
         match call.next_event()? {

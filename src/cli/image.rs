@@ -159,13 +159,7 @@ pub fn run(command: &Command, context: &Context, out: &mut dyn Write) -> Result<
             }
             let request = Request::ImagePrune { all: verb.args.all };
             match call(&client, &request, None)? {
-                Reply::Removed { untagged, deleted } => {
-                    let mut text = String::new();
-                    if !untagged.is_empty() || !deleted.is_empty() {
-                        text = format!("Deleted Images:\n{}", removed(&untagged, &deleted));
-                    }
-                    write(out, &text)
-                }
+                Reply::Removed { untagged, deleted } => write(out, &pruned(&untagged, &deleted)),
                 other => Err(unexpected("image prune", &other)),
             }
         }
@@ -385,6 +379,20 @@ fn removed(untagged: &[String], deleted: &[String]) -> String {
     untagged.chain(deleted).collect()
 }
 
+/// As `docker image prune` says it (lower case, unlike `rm`); nothing when nothing was
+/// removed.
+fn pruned(untagged: &[String], deleted: &[String]) -> String {
+    if untagged.is_empty() && deleted.is_empty() {
+        return String::new();
+    }
+    let untagged = untagged.iter().map(|name| format!("untagged: {name}\n"));
+    let deleted = deleted.iter().map(|id| format!("deleted: {id}\n"));
+    format!(
+        "Deleted Images:\n{}",
+        untagged.chain(deleted).collect::<String>()
+    )
+}
+
 fn loaded(names: &[String]) -> String {
     names
         .iter()
@@ -543,6 +551,11 @@ mod tests {
             removed(&["bb:latest".to_string()], &["sha256:abc".to_string()]),
             "Untagged: bb:latest\nDeleted: sha256:abc\n"
         );
+        assert_eq!(
+            pruned(&["bb:latest".to_string()], &["sha256:abc".to_string()]),
+            "Deleted Images:\nuntagged: bb:latest\ndeleted: sha256:abc\n"
+        );
+        assert_eq!(pruned(&[], &[]), "");
         assert_eq!(
             loaded(&["bb:latest".to_string(), "sha256:abc".to_string()]),
             "Loaded image: bb:latest\nLoaded image ID: sha256:abc\n"

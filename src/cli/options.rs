@@ -650,6 +650,72 @@ mod tests {
     }
 
     #[test]
+    fn the_root_comes_from_the_flag_then_the_environment() {
+        let context = |root: Option<&str>, vars: &[(&str, &str)]| Context {
+            global: GlobalArgs {
+                root: root.map(PathBuf::from),
+                ..GlobalArgs::default()
+            },
+            cwd: PathBuf::from("/srv/app"),
+            env: env(vars),
+        };
+        let root = |context: Context| context.layout().root().to_path_buf();
+        assert_eq!(
+            root(context(Some("/a"), &[("RCOMPOSE_ROOT", "/b")])),
+            Path::new("/a")
+        );
+        assert_eq!(
+            root(context(None, &[("RCOMPOSE_ROOT", "state/../b")])),
+            Path::new("/srv/app/b")
+        );
+        assert_eq!(
+            context(Some("r"), &[]).layout().socket(),
+            Path::new("/srv/app/r/run/engine.sock")
+        );
+        assert_eq!(
+            context(None, &[("RCOMPOSE_ROOT", "")]).layout(),
+            Layout::new(None)
+        );
+    }
+
+    #[test]
+    fn a_project_without_files_is_named_by_p() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut context = Context {
+            global: GlobalArgs::default(),
+            cwd: tmp.path().to_path_buf(),
+            env: env(&[]),
+        };
+        assert!(matches!(
+            context.project_volumes(),
+            Err(CliError::NoComposeFile { .. })
+        ));
+        context.env = env(&[("COMPOSE_PROJECT_NAME", "shop")]);
+        assert_eq!(
+            context.project_volumes().unwrap(),
+            ("shop".to_string(), BTreeMap::new())
+        );
+        fs::write(
+            tmp.path().join("compose.yaml"),
+            "name: demo\nservices: {}\nvolumes:\n  data: {}\n  ext:\n    name: shared\n",
+        )
+        .unwrap();
+        context.env = env(&[]);
+        let volumes: BTreeMap<String, String> = [("data", "demo_data"), ("ext", "shared")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            context.project_volumes().unwrap(),
+            ("demo".to_string(), volumes)
+        );
+        assert!(matches!(
+            context.load_with_service("web"),
+            Err(CliError::NoSuchService { .. })
+        ));
+    }
+
+    #[test]
     fn profiles_env_files_services_environment_and_home() {
         let cwd = Path::new("/srv/app");
         let process_env = env(&[
