@@ -67,6 +67,8 @@ pub(crate) enum ContainerError {
     Running { name: String },
     #[error("container {name} is not running")]
     NotRunning { name: String },
+    #[error("container {name} is being created: remove it once its creation has ended")]
+    BeingCreated { name: String },
     #[error(
         "service {service} of project {project} has no running container with index \
          {index}: start one with `rcompose run -d {service}`"
@@ -121,11 +123,30 @@ fn fail<T>(err: impl Into<ContainerError>) -> Result<T, RequestError> {
     Err(RequestError::Container(err.into()))
 }
 
+/// A claimed removal, released when dropped.
+struct Removal<'a> {
+    containers: &'a Containers,
+    id: String,
+}
+
+impl Drop for Removal<'_> {
+    fn drop(&mut self) {
+        self.containers
+            .removing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&self.id);
+    }
+}
+
 /// The engine's containers that run now.
 #[derive(Debug, Default)]
 pub(crate) struct Containers {
-    /// Held while a record changes.
+    /// Held while a record is read and written back (never across kernel or file
+    /// work, so that containers are made, started and removed in parallel).
     records: tokio::sync::Mutex<()>,
+    /// The containers being removed now: one remover each.
+    removing: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The running containers, by ID: their exit code is sent once it is recorded.
     live: std::sync::Mutex<HashMap<String, watch::Sender<Option<i32>>>>,
 }
@@ -149,6 +170,18 @@ impl Containers {
     /// not run.
     pub(crate) fn exit_of(&self, id: &str) -> Option<watch::Receiver<Option<i32>>> {
         self.live().get(id).map(watch::Sender::subscribe)
+    }
+
+    /// Claims the removal of container `id`; `None` when another remover has it.
+    fn claim_removal(&self, id: &str) -> Option<Removal<'_>> {
+        let mut removing = self
+            .removing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        removing.insert(id.to_string()).then(|| Removal {
+            containers: self,
+            id: id.to_string(),
+        })
     }
 
     fn exited(&self, id: &str, code: i32) {
@@ -194,7 +227,6 @@ pub(crate) async fn run(
     let object = format!("container {name}");
     progress(conn, &object, "creating").await;
     let record = {
-        let _records = engine.containers.records.lock().await;
         let engine = engine.clone();
         let new = NewContainer {
             id,
@@ -272,14 +304,6 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
     let Some(image_name) = definition.image.clone() else {
         return fail(ContainerError::NoImage { service });
     };
-    if let Some(other) = engine
-        .state
-        .containers()?
-        .into_iter()
-        .find(|record| record.name == name)
-    {
-        return fail(ContainerError::NameInUse { name, id: other.id });
-    }
     let images = images::lock(engine);
     let reference = Reference::parse(&image_name).map_err(ImageError::from)?;
     let image = images.inspect(&reference)?;
@@ -317,7 +341,22 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
         volumes: Vec::new(),
         auto_remove,
     };
-    engine.state.put_container(&record)?;
+    {
+        // The name is taken by the `creating` record, written under the records lock.
+        let _records = engine.containers.records.blocking_lock();
+        if let Some(other) = engine
+            .state
+            .containers()?
+            .into_iter()
+            .find(|other| other.name == record.name)
+        {
+            return fail(ContainerError::NameInUse {
+                name: record.name,
+                id: other.id,
+            });
+        }
+        engine.state.put_container(&record)?;
+    }
     let prepared = prepare::prepare(
         &engine.layout,
         &engine.state,
@@ -340,7 +379,11 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
     record.cgroup = prepared.cgroup.as_ref().map(|c| c.name().to_string());
     record.volumes = prepared.volumes;
     record.phase = Phase::Created;
-    if let Err(err) = engine.state.put_container(&record) {
+    let written = {
+        let _records = engine.containers.records.blocking_lock();
+        engine.state.put_container(&record)
+    };
+    if let Err(err) = written {
         let _ = prepare::destroy(&engine.layout, &id, prepared.cgroup.as_ref());
         let _ = engine.state.remove_container(&id);
         return Err(err.into());
@@ -363,7 +406,6 @@ fn provisional_spec(dir: &Path) -> Result<ValidSpec, RequestError> {
 
 /// A container that can't be started after all: its record and what it made go.
 async fn discard(engine: &Arc<Engine>, record: &ContainerRecord) {
-    let _records = engine.containers.records.lock().await;
     let (engine, id) = (engine.clone(), record.id.clone());
     let removed = blocking(move || {
         if let Some(record) = engine.state.container(&id)? {
@@ -439,7 +481,6 @@ async fn start(
     }
     let spec = spec.validate().map_err(ContainerError::from)?;
     let (id, exit_file) = (record.id.clone(), record.spec.spec().exit_file.clone());
-    let _records = engine.containers.records.lock().await;
     let shared = engine.clone();
     let (running, exit) = blocking(move || {
         let engine = shared;
@@ -467,7 +508,11 @@ async fn start(
             // PIDs fit in an i32 (the kernel's pid_max is at most 2^22).
             helper_pid: i32::try_from(running.helper_pid()).unwrap_or(0),
         };
-        if let Err(err) = engine.state.put_container(&record) {
+        let written = {
+            let _records = engine.containers.records.blocking_lock();
+            engine.state.put_container(&record)
+        };
+        if let Err(err) = written {
             // An unrecorded container must not run on: nobody could stop it.
             let _ = process::signal(pid, nix::libc::SIGKILL);
             let _ = running.wait();
@@ -563,7 +608,6 @@ fn reap(pid: i32) -> Option<i32> {
 /// Records the end of a container, then tells who waits for it.
 async fn finish(engine: &Arc<Engine>, id: &str, code: i32) {
     {
-        let _records = engine.containers.records.lock().await;
         let (shared, owned) = (engine.clone(), id.to_string());
         if let Err(err) = blocking(move || record_exit(&shared, &owned, code)).await {
             eprintln!("rcompose engine: container {id}: {}", error_chain(&err));
@@ -575,16 +619,20 @@ async fn finish(engine: &Arc<Engine>, id: &str, code: i32) {
 /// Marks a container exited with `code`, removes its cgroup, and removes it whole
 /// when it was started with `--rm`.
 fn record_exit(engine: &Engine, id: &str, code: i32) -> Result<(), RequestError> {
-    let Some(mut record) = engine.state.container(id)? else {
-        return Ok(());
-    };
-    if matches!(record.phase, Phase::Running { .. } | Phase::Created) {
-        record.phase = Phase::Exited {
-            code,
-            finished: format_time(SystemTime::now()),
+    let record = {
+        let _records = engine.containers.records.blocking_lock();
+        let Some(mut record) = engine.state.container(id)? else {
+            return Ok(());
         };
-        engine.state.put_container(&record)?;
-    }
+        if matches!(record.phase, Phase::Running { .. } | Phase::Created) {
+            record.phase = Phase::Exited {
+                code,
+                finished: format_time(SystemTime::now()),
+            };
+            engine.state.put_container(&record)?;
+        }
+        record
+    };
     if let Some(cgroup) = cgroup_of(engine, &record) {
         cgroup.remove().map_err(ContainerError::from)?;
     }
@@ -607,15 +655,26 @@ fn remove_made(
     record: &ContainerRecord,
     anonymous_volumes: bool,
 ) -> Result<(), RequestError> {
-    let mut removing = record.clone();
-    removing.phase = Phase::Removing;
-    engine.state.put_container(&removing)?;
+    // One remover at a time; a second one finds it done (or being done).
+    let Some(_removal) = engine.containers.claim_removal(&record.id) else {
+        return Ok(());
+    };
+    {
+        let _records = engine.containers.records.blocking_lock();
+        if engine.state.container(&record.id)?.is_none() {
+            return Ok(());
+        }
+        let mut removing = record.clone();
+        removing.phase = Phase::Removing;
+        engine.state.put_container(&removing)?;
+    }
     prepare::destroy(
         &engine.layout,
         &record.id,
         cgroup_of(engine, record).as_ref(),
     )
     .map_err(ContainerError::from)?;
+    let _records = engine.containers.records.blocking_lock();
     engine.state.remove_container(&record.id)?;
     if anonymous_volumes {
         for name in &record.volumes {
@@ -705,7 +764,9 @@ pub(crate) async fn remove(
         signal_running(&record, nix::libc::SIGKILL)?;
         exit_code(exit).await;
     }
-    let _records = engine.containers.records.lock().await;
+    if matches!(record.phase, Phase::Creating) {
+        return fail(ContainerError::BeingCreated { name: record.name });
+    }
     let (engine, id) = (engine.clone(), record.id);
     blocking(move || {
         // Its watcher may have removed it already (`--rm`).
