@@ -4,200 +4,28 @@
 //! it is left (no process, mount or cgroup); a guard cleans up also when it fails. They
 //! need root; as another user they pass with a "skipped" message (CI runs as root).
 
-use rcompose::engine::Layout;
-use rcompose::runtime::cgroup::Hierarchy;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
 
-const EXE: &str = env!("CARGO_BIN_EXE_rcompose");
+use common::root::{text, TestRoot};
 
-/// A test's directory with the engine's root in `root/`. Dropping it stops the engine,
-/// kills what is left of it and unmounts what is still mounted (also when the test
-/// failed); [`TestRoot::finish`] checks that nothing was left.
-struct TestRoot {
-    dir: tempfile::TempDir,
-    layout: Layout,
-}
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+const GROUP: &str = "root:x:0:\napp:x:1000:\n";
 
-impl TestRoot {
-    fn new() -> TestRoot {
-        let dir = tempfile::Builder::new()
-            .prefix("rcompose-verbs-")
-            .tempdir()
-            .unwrap();
-        let layout = Layout::new(Some(dir.path().join("root")));
-        TestRoot { dir, layout }
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.dir.path().join(sub)
-    }
-
-    /// `rcompose --root <root> ARGS` in the test's directory, with none of the
-    /// variables that would change what it does. The engine it starts inherits the
-    /// working directory, so that every process of the test can be found.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(EXE);
-        command
-            .current_dir(self.dir.path())
-            .arg("--root")
-            .arg(self.layout.root())
-            .args(args);
-        for variable in [
-            "RCOMPOSE_ROOT",
-            "COMPOSE_FILE",
-            "COMPOSE_PROJECT_NAME",
-            "COMPOSE_PROFILES",
-        ] {
-            command.env_remove(variable);
-        }
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    /// Runs and asserts success; what it printed.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}\nstdout: {}\nstderr: {}\nengine log: {}",
-            text(&out.stdout),
-            text(&out.stderr),
-            self.engine_log()
-        );
-        text(&out.stdout)
-    }
-
-    fn engine_log(&self) -> String {
-        fs::read_to_string(self.layout.engine_log()).unwrap_or_default()
-    }
-
-    /// `image import` of the busybox root filesystem (with a user `app`) as
-    /// `bb:latest`; the image's ID.
-    fn import_busybox(&self) -> String {
-        let tarball = self.path("busybox.tar");
-        busybox_tarball(&tarball);
-        let id = self.ok(&["image", "import", "busybox.tar", "bb:latest"]);
-        id.strip_suffix('\n').unwrap().to_string()
-    }
-
-    /// `compose.yaml` of the project `verbs`.
-    fn compose(&self, text: &str) {
-        fs::write(self.path("compose.yaml"), format!("name: verbs\n{text}")).unwrap();
-    }
-
-    /// The IDs of the containers the engine has on disk.
-    fn container_dirs(&self) -> Vec<String> {
-        fs::read_dir(self.layout.root().join("containers"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .collect()
-    }
-
-    /// Waits until no container is left (the engine removes `--rm` ones at their end).
-    fn wait_no_containers(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.container_dirs().is_empty() {
-            assert!(Instant::now() < deadline, "{:?}", self.container_dirs());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Stops the engine with `engine stop`, then checks that nothing of the test is
-    /// left: no process started from its directory, no mount under it, no cgroup.
-    fn finish(self) {
-        let out = self.run(&["engine", "stop"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert_eq!(text(&out.stderr), "");
-        assert!(!self.layout.socket().exists(), "the socket is left behind");
-        assert_eq!(processes_in(self.dir.path()), Vec::<i32>::new());
-        assert_eq!(mounts_under(self.dir.path()), Vec::<String>::new());
-        if let Ok(hierarchy) = Hierarchy::detect() {
-            let parent = self.layout.cgroup_parent();
-            assert!(!hierarchy.open(&parent).exists(), "cgroup {parent} is left");
-        }
-    }
-}
-
-impl Drop for TestRoot {
-    fn drop(&mut self) {
-        let _ = self.run(&["engine", "stop"]);
-        for pid in processes_in(self.dir.path()) {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        }
-        if let Ok(hierarchy) = Hierarchy::detect() {
-            let parent = self.layout.cgroup_parent();
-            for id in self.container_dirs() {
-                let _ = hierarchy.open(&format!("{parent}/{id}")).remove();
-            }
-            let _ = hierarchy.open(&parent).remove();
-        }
-        for point in mounts_under(self.dir.path()).iter().rev() {
-            let _ = Command::new("umount").arg("-l").arg(point).status();
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The PIDs of the processes whose working directory is `dir` or under it: the engine
-/// and the container helpers it started (the containers themselves are in cgroups).
-fn processes_in(dir: &Path) -> Vec<i32> {
-    let ours = std::process::id() as i32;
-    let mut pids: Vec<i32> = fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-        .filter(|&pid| pid != ours)
-        .filter(|pid| {
-            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
-        })
-        .collect();
-    pids.sort();
-    pids
-}
-
-fn mounts_under(dir: &Path) -> Vec<String> {
-    let dir = dir.to_string_lossy().into_owned();
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .filter(|point| point.starts_with(&dir))
-        .map(str::to_string)
-        .collect()
-}
-
-/// A tarball of the busybox root filesystem of the runtime tests, with a user `app`.
-fn busybox_tarball(path: &Path) {
-    let fixture = common::Fixture::new();
-    let base = fixture.path("base");
-    fs::write(
-        base.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+/// `image import` of the busybox root filesystem (with a user `app`) as `bb:latest`;
+/// the image's ID.
+fn import_busybox(root: &TestRoot) -> String {
+    root.import(
+        &[("etc/passwd", PASSWD), ("etc/group", GROUP)],
+        &["bb:latest"],
     )
-    .unwrap();
-    fs::write(base.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
-    let mut builder = tar::Builder::new(File::create(path).unwrap());
-    builder.follow_symlinks(false);
-    builder.append_dir_all(".", &base).unwrap();
-    builder.finish().unwrap();
 }
 
 /// A `docker save` archive of one image `saved:1` whose one layer is the busybox
@@ -236,10 +64,8 @@ fn docker_save(layer: &Path, archive: &Path) {
 
 /// Bytes of file content of the busybox tarball: what the store counts as its size.
 fn busybox_content_size() -> u64 {
-    let passwd = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
-    let group = "root:x:0:\napp:x:1000:\n";
     let motd = "lower\n";
-    fs::metadata(common::BUSYBOX).unwrap().len() + (passwd.len() + group.len() + motd.len()) as u64
+    fs::metadata(common::BUSYBOX).unwrap().len() + (PASSWD.len() + GROUP.len() + motd.len()) as u64
 }
 
 const SERVICE: &str = "services:\n  box:\n    image: bb:latest\n    network_mode: none\n";
@@ -247,8 +73,8 @@ const SERVICE: &str = "services:\n  box:\n    image: bb:latest\n    network_mode
 #[test]
 fn image_import_ls_inspect_rm() {
     require_root!();
-    let root = TestRoot::new();
-    let id = root.import_busybox();
+    let root = TestRoot::new("verbs");
+    let id = import_busybox(&root);
     assert!(
         id.starts_with("sha256:")
             && id.len() == 71
@@ -380,8 +206,8 @@ fn image_import_ls_inspect_rm() {
 #[test]
 fn run_prints_what_the_container_prints_and_exits_with_its_code() {
     require_root!();
-    let root = TestRoot::new();
-    root.import_busybox();
+    let root = TestRoot::new("verbs");
+    import_busybox(&root);
     root.compose(SERVICE);
 
     let out = root.run(&["run", "--rm", "box", "sh", "-c", "echo $$; id -u; hostname"]);
@@ -485,7 +311,7 @@ fn run_prints_what_the_container_prints_and_exits_with_its_code() {
 #[test]
 fn a_missing_image_is_named_and_nothing_is_left() {
     require_root!();
-    let root = TestRoot::new();
+    let root = TestRoot::new("verbs");
     root.compose("services:\n  ghost:\n    image: nope:1\n    network_mode: none\n");
     let out = root.run(&["run", "--rm", "ghost", "true"]);
     assert_eq!(out.status.code(), Some(125));
@@ -508,8 +334,8 @@ fn a_missing_image_is_named_and_nothing_is_left() {
 #[test]
 fn named_volumes_keep_data_across_runs_and_are_listed_and_removed() {
     require_root!();
-    let root = TestRoot::new();
-    root.import_busybox();
+    let root = TestRoot::new("verbs");
+    import_busybox(&root);
     root.compose(&format!(
         "{SERVICE}    volumes:\n      - data:/data\nvolumes:\n  data: {{}}\n"
     ));
@@ -566,8 +392,8 @@ fn named_volumes_keep_data_across_runs_and_are_listed_and_removed() {
 #[test]
 fn run_detached_then_exec_into_it() {
     require_root!();
-    let root = TestRoot::new();
-    root.import_busybox();
+    let root = TestRoot::new("verbs");
+    import_busybox(&root);
     root.compose(SERVICE);
     let name = root.ok(&[
         "run",
@@ -616,8 +442,8 @@ fn run_detached_then_exec_into_it() {
 #[test]
 fn signals_to_an_attached_run_reach_the_container() {
     require_root!();
-    let root = TestRoot::new();
-    root.import_busybox();
+    let root = TestRoot::new("verbs");
+    import_busybox(&root);
     root.compose(SERVICE);
     let mut child = root
         .command(&[
@@ -689,8 +515,8 @@ impl Screen {
 #[test]
 fn on_a_terminal_run_relays_it_in_raw_mode_and_restores_it() {
     require_root!();
-    let root = TestRoot::new();
-    root.import_busybox();
+    let root = TestRoot::new("verbs");
+    import_busybox(&root);
     root.compose(SERVICE);
     let size = nix::pty::Winsize {
         ws_row: 30,

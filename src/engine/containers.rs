@@ -13,6 +13,8 @@ use super::prepare::{self, PrepareError};
 use super::protocol::{ContainerSummary, Event, ExecRequest, Reply, RunRequest};
 use super::server::{blocking, error_chain, Conn, Engine, RequestError};
 use super::state::{ContainerRecord, Phase};
+use super::volumes::VolumeError;
+use super::volumes_from::{self, VolumesFromError};
 use crate::image::{ImageError, Reference};
 use crate::plan::{plan_container, resolve_user, PlanError, UserError};
 use crate::runtime::caps;
@@ -87,6 +89,8 @@ pub(crate) enum ContainerError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     User(#[from] UserError),
+    #[error(transparent)]
+    VolumesFrom(#[from] VolumesFromError),
     #[error(transparent)]
     Prepare(#[from] PrepareError),
     #[error(transparent)]
@@ -307,8 +311,17 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
     let images = images::lock(engine);
     let reference = Reference::parse(&image_name).map_err(ImageError::from)?;
     let image = images.inspect(&reference)?;
-    let plan = plan_container(&project, &service, &image.config, &overrides, &name)
+    let mut plan = plan_container(&project, &service, &image.config, &overrides, &name)
         .map_err(ContainerError::from)?;
+    let taken = volumes_from::resolve(
+        &plan.volumes_from,
+        &plan.mounts,
+        &project.name,
+        &engine.state.containers()?,
+        &engine.volumes,
+    )
+    .map_err(ContainerError::from)?;
+    plan.mounts.extend(taken);
     let config_hash = config_hash(definition);
     let mut labels = plan.labels.clone();
     for (key, value) in [
@@ -683,7 +696,12 @@ fn remove_made(
                 .volume(name)?
                 .is_some_and(|volume| volume.labels.contains_key(prepare::ANONYMOUS_VOLUME_LABEL));
             if anonymous {
-                engine.volumes.remove(&engine.state, name)?;
+                // One another container still mounts (`volumes_from`) stays, as with
+                // Docker; the last of them removes it.
+                match engine.volumes.remove(&engine.state, name) {
+                    Ok(()) | Err(VolumeError::InUse { .. }) => {}
+                    Err(err) => return Err(err.into()),
+                }
             }
         }
     }

@@ -5,7 +5,7 @@
 //! - [`protocol`]: the requests and events; [`wire`]: their framing on the socket,
 //!   descriptors included; [`client`]: the CLI's side.
 //! - [`state`]: the records of containers and volumes (redb); [`volumes`]: named
-//!   volumes on disk; [`prepare`]: a planned container's directory, volumes, cgroup and
+//!   volumes on disk; `volumes_from`: the mounts taken from other containers; [`prepare`]: a planned container's directory, volumes, cgroup and
 //!   spec, made (and undone) as one step.
 //! - [`server`]: the engine process ([`run_engine`]): the lock, the socket, one task
 //!   per connection; its requests are served by `images` (the image store),
@@ -21,6 +21,7 @@ pub mod protocol;
 pub mod server;
 pub mod state;
 pub mod volumes;
+mod volumes_from;
 pub mod wire;
 
 pub use client::{Call, Client, ClientError};

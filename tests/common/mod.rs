@@ -1,6 +1,9 @@
 //! Shared by the root integration tests: a busybox root filesystem made from Debian's
-//! `busybox-static`, a container fixture that cleans up after itself, and `require_root!`.
+//! `busybox-static`, a container fixture that cleans up after itself, `require_root!`,
+//! and [`root`]: a root of the real binary's own, for end-to-end tests of the verbs.
 #![allow(dead_code)] // each test binary uses a different part of it
+
+pub mod root;
 
 use rcompose::runtime::{
     ContainerSpec, ExitStatus, Rootfs, Runtime, RuntimeError, StdioSource, StdioSpec,
