@@ -618,17 +618,16 @@ mod tests {
         NetworkIpam::new("demo_back", request, &UsedSubnets::default()).unwrap()
     }
 
-    fn model_ipam(yaml_like: &[(&str, &str)]) -> model::Ipam {
+    fn model_ipam(pairs: &[(&str, &str)]) -> model::Ipam {
         let mut pool = model::IpamPool::default();
-        for (key, value) in yaml_like {
-            let value = Some(value.to_string());
+        for (key, value) in pairs {
+            let value = value.to_string();
             match *key {
-                "subnet" => pool.subnet = value,
-                "gateway" => pool.gateway = value,
-                "ip_range" => pool.ip_range = value,
+                "subnet" => pool.subnet = Some(value),
+                "gateway" => pool.gateway = Some(value),
+                "ip_range" => pool.ip_range = Some(value),
                 host => {
-                    pool.aux_addresses
-                        .insert(host.to_string(), value.unwrap_or_default());
+                    pool.aux_addresses.insert(host.to_string(), value);
                 }
             }
         }
