@@ -5,9 +5,18 @@
 //!   service, its image's config and `run`'s overrides, with Docker's and compose's rules.
 //! - [`user`]: `user:` and `group_add` resolved to numeric ids against the image's
 //!   `/etc/passwd` and `/etc/group` text, as Docker does.
+//! - [`ipam`]: subnets and addresses of bridge networks, as Docker's default IPAM.
+//! - [`network`]: the project's networks resolved, and how one container is networked
+//!   (its attachments in interface order, aliases, default route).
+//! - [`reconcile`]: the desired project against what exists -> the [`Plan`] of actions
+//!   of `up` and `down`, in layers that may each run in parallel.
 
 pub mod container;
+pub mod ipam;
+pub mod network;
+pub mod reconcile;
 pub mod user;
 
 pub use container::{plan_container, ContainerPlan, PlanError, PlannedMount, RunOverrides};
+pub use reconcile::{plan_down, plan_up, Action, Plan};
 pub use user::{resolve_user, UserError};
