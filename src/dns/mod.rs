@@ -4,8 +4,8 @@
 //! resolvers, except from internal networks (see DESIGN.md, "Networks and DNS").
 //!
 //! - [`message`]: the wire format. Our own, not a DNS crate: the server needs a strict
-//!   reader for one-question queries and a writer for four kinds of answer, a few hundred
-//!   lines that are fast (no general-purpose record model in the way), have no dependency,
+//!   reader for one-question queries and a writer for the few answers it gives, a few
+//!   hundred lines that are fast (no general-purpose record model in the way), have no dependency,
 //!   and are fuzzed (fuzz/fuzz_targets/dns_message.rs) to never panic on any input.
 //!   Forwarded queries and replies are passed through as bytes, only checked.
 //! - [`records`]: the pure table of names per network, which the engine changes as
