@@ -5,6 +5,7 @@
 //! (containers) is the only layer that touches the kernel.
 
 pub mod cli;
+pub mod dns;
 pub mod engine;
 pub mod graph;
 pub mod image;
