@@ -307,7 +307,7 @@ fn make(
     spec.cap_drop = plan.cap_drop.clone();
     spec.no_new_privileges = plan.no_new_privileges;
     spec.mounts = mounts;
-    spec.network = plan.network;
+    spec.network = plan.network.clone();
     spec.etc_files = etc_files;
     spec.shm_size = plan.shm_size;
     spec.cgroup = cgroup.as_ref().map(Cgroup::join);
@@ -364,7 +364,9 @@ fn make_container_dir(dir: &Path, made: &mut Made) -> Result<(), PrepareError> {
 fn write_etc_files(dir: &Path, plan: &ContainerPlan) -> Result<EtcFiles, PrepareError> {
     let hosts = match plan.network {
         Network::Host => read_host_file(HOST_HOSTS)?,
-        Network::None => hosts_file(&plan.hostname, plan.domainname.as_deref()),
+        Network::None | Network::Join { .. } => {
+            hosts_file(&plan.hostname, plan.domainname.as_deref())
+        }
     };
     let files = [
         ("hostname", format!("{}\n", plan.hostname)),

@@ -58,6 +58,8 @@ pub enum Step {
     Symlink { path: PathBuf },
     /// Bringing `lo` up in a new network namespace.
     Loopback,
+    /// Joining the network namespace bound on a file (`setns`).
+    JoinNetwork { path: PathBuf },
     /// Creating the working directory.
     CreateCwd { path: PathBuf },
     /// `pivot_root` into the root filesystem.
@@ -166,6 +168,9 @@ impl fmt::Display for Step {
             Step::Device { path } => write!(f, "creating the device {}", path.display()),
             Step::Symlink { path } => write!(f, "creating the symlink {}", path.display()),
             Step::Loopback => write!(f, "bringing up the loopback interface"),
+            Step::JoinNetwork { path } => {
+                write!(f, "joining the network namespace {}", path.display())
+            }
             Step::CreateCwd { path } => {
                 write!(f, "creating the working directory {}", path.display())
             }
@@ -407,6 +412,12 @@ mod tests {
                 "masking /proc/kcore",
             ),
             (Step::Uid { uid: 1000 }, "setting the user id to 1000"),
+            (
+                Step::JoinNetwork {
+                    path: PathBuf::from("/run/rcompose/netns/c1"),
+                },
+                "joining the network namespace /run/rcompose/netns/c1",
+            ),
             (
                 Step::RlimitRefused {
                     name: "nofile".to_string(),

@@ -96,6 +96,11 @@ fn setup(valid: &ValidSpec) -> Result<(), Failure> {
         Filter::new(spec.seccomp, valid.capabilities()).map_err(at(Step::SeccompProfile))?;
     // Before the cgroup namespace is made, so that this cgroup becomes its root.
     join_cgroup(spec)?;
+    if let Network::Join { path } = &spec.network {
+        let netns = File::open(path).map_err(io_at(Step::JoinNetwork { path: path.clone() }))?;
+        nix::sched::setns(netns, CloneFlags::CLONE_NEWNET)
+            .map_err(at(Step::JoinNetwork { path: path.clone() }))?;
+    }
     let mut namespaces = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC

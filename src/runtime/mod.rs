@@ -12,7 +12,8 @@
 //!   └─ helper: /proc/self/exe __container-init   (fresh, single-threaded; spec over a pipe)
 //!        │  unshare(CLONE_NEWPID), fork
 //!        └─ container init: PID 1 of the new PID namespace
-//!             join the cgroup, unshare mount/uts/ipc/cgroup(/net) namespaces, rootfs,
+//!             join the cgroup (and the network namespace file of Network::Join),
+//!             unshare mount/uts/ipc/cgroup(/net) namespaces, rootfs,
 //!             volume copy-up, /proc, /dev, /sys, /sys/fs/cgroup, devices, pivot_root,
 //!             sysctls, masks, hostname, ulimits, seccomp, user, capabilities,
 //!             then execve(argv)
@@ -29,6 +30,10 @@
 //! [`Runtime::exec`] runs one more program in a running container through a second
 //! helper, `__container-exec`, which joins the container's cgroup and namespaces (see
 //! [`enter`]) and reports the same way.
+//!
+//! [`net`] makes what a container's network needs before it starts: its network
+//! namespace as a file, bridges, and veths with their peer born in that namespace
+//! (netlink in-process).
 //!
 //! What is decided is pure and tested without root: [`caps`] (the capability sets),
 //! [`mounts`] (every mount with its flags and data, masked and read-only paths, the
@@ -50,6 +55,7 @@ mod init;
 pub mod logfile;
 mod message;
 pub mod mounts;
+pub mod net;
 pub mod process;
 pub mod resolve;
 pub mod seccomp;

@@ -300,13 +300,20 @@ impl Mount {
 }
 
 /// The container's network namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Network {
     /// A fresh network namespace with only `lo`, brought up (`network_mode: none`).
     None,
     /// The host's network namespace (`network_mode: host`).
     Host,
+    /// The network namespace bound on this file (see `runtime::net::netns`), which PID 1
+    /// joins: the container's own, made and wired before it starts, or another
+    /// container's (`network_mode: service:x`).
+    Join {
+        /// The network namespace file.
+        path: PathBuf,
+    },
 }
 
 /// Host files bind-mounted over the container's `/etc/hosts`, `/etc/hostname` and
@@ -447,8 +454,11 @@ impl TryFrom<ContainerSpec> for ValidSpec {
         for rlimit in &spec.rlimits {
             check_rlimit(rlimit)?;
         }
+        if let Network::Join { path } = &spec.network {
+            check_path("network.join.path", path)?;
+        }
         for (key, value) in &spec.sysctls {
-            check_sysctl(key, value, spec.network)?;
+            check_sysctl(key, value, &spec.network)?;
         }
         for (i, device) in spec.devices.iter().enumerate() {
             check_device(i, device)?;
@@ -552,7 +562,7 @@ fn check_rlimit(rlimit: &Rlimit) -> Result<(), SpecError> {
 
 /// A namespaced kernel parameter (Docker's rules), its name fit to become a path under
 /// `/proc/sys`.
-fn check_sysctl(key: &str, value: &str, network: Network) -> Result<(), SpecError> {
+fn check_sysctl(key: &str, value: &str, network: &Network) -> Result<(), SpecError> {
     check_no_nul(&format!("sysctls.{key}"), value)?;
     let well_formed = key
         .split('.')
@@ -563,7 +573,7 @@ fn check_sysctl(key: &str, value: &str, network: Network) -> Result<(), SpecErro
         });
     }
     if key.starts_with("net.") {
-        if network == Network::Host {
+        if *network == Network::Host {
             return Err(SpecError::SysctlHostNetwork {
                 key: key.to_string(),
             });
@@ -1043,5 +1053,26 @@ mod tests {
             serde_json::json!([{"type": "tmpfs", "target": "/run", "size": 1024, "mode": 493}])
         );
         assert_eq!(json["network"], serde_json::json!("none"));
+    }
+
+    #[test]
+    fn a_joined_network_namespace_is_a_path() {
+        let mut spec = spec();
+        spec.network = Network::Join {
+            path: PathBuf::from("/run/rcompose/netns/c1"),
+        };
+        spec.sysctls
+            .insert("net.ipv4.ip_forward".to_string(), "1".to_string());
+        let json = serde_json::to_value(spec.clone().validate().unwrap()).unwrap();
+        assert_eq!(
+            json["network"],
+            serde_json::json!({"join": {"path": "/run/rcompose/netns/c1"}})
+        );
+        assert_eq!(
+            error(|s| s.network = Network::Join {
+                path: PathBuf::from("netns/c1")
+            }),
+            "network.join.path must be an absolute path, got netns/c1"
+        );
     }
 }
