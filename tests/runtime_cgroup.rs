@@ -158,8 +158,8 @@ fn v1_limits_are_written_and_the_cgroup_killed_and_removed() {
     cgroup.remove().unwrap();
     assert!(!cgroup.exists());
     for hierarchy in &hierarchies {
+        // `rcompose-test` itself goes too once no other test's cgroup is under it.
         assert!(!hierarchy.mount.join(test_dir(&name)).exists());
-        assert!(hierarchy.mount.join("rcompose-test").is_dir());
     }
 }
 
