@@ -20,18 +20,16 @@
 use super::caps::CapSet;
 use super::container::{ExitStatus, RunningContainer, Runtime, StdioSpec};
 use super::error::{RuntimeError, Step};
-use super::message::{write_report, Failure, Report, ReportReader};
+use super::message::{write_report, Failure, Report};
 use super::seccomp::Filter;
 use super::spec::{Seccomp, User};
-use super::{exec, init, sys};
+use super::{exec, helper, init, sys};
 use indexmap::IndexMap;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sched::{setns, CloneFlags};
-use nix::sys::signal::{kill, Signal};
 use nix::sys::stat::{umask, Mode};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{chdir, chroot, fchdir, ForkResult, Pid};
+use nix::unistd::{chdir, chroot, fchdir, ForkResult};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -166,18 +164,7 @@ fn run(config_fd: RawFd, status: &mut File) -> Result<ExitStatus, Failure> {
         ForkResult::Parent { child } => {
             drop(report_write);
             // The child's report pipe closes on its exec (close-on-exec) or its exit.
-            match ReportReader::new(File::from(report_read)).next() {
-                Ok(None) => {}
-                Ok(Some(Report::Failed(failure))) => {
-                    wait_for(child)?;
-                    return Err(failure);
-                }
-                Ok(Some(_)) | Err(_) => {
-                    let _ = kill(child, Signal::SIGKILL);
-                    wait_for(child)?;
-                    return Err(Failure::setup(Step::InitPipe, Errno::EIO));
-                }
-            }
+            helper::await_exec(report_read, child, Step::ExecWait)?;
             // The caller may be gone: the program runs on regardless.
             let _ = write_report(
                 status,
@@ -185,7 +172,7 @@ fn run(config_fd: RawFd, status: &mut File) -> Result<ExitStatus, Failure> {
                     pid: child.as_raw(),
                 },
             );
-            let exit = wait_for(child)?;
+            let exit = helper::wait_for(child, Step::ExecWait)?;
             let _ = write_report(status, &Report::Exited(exit));
             Ok(exit)
         }
@@ -330,20 +317,6 @@ fn setup(spec: &ExecSpec) -> Result<(), Failure> {
     }))?;
     umask(Mode::from_bits_truncate(0o022));
     sys::reset_signals().map_err(at(Step::Signals))
-}
-
-/// Waits until `child` has ended.
-fn wait_for(child: Pid) -> Result<ExitStatus, Failure> {
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return Ok(ExitStatus::Exited(code)),
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                return Ok(ExitStatus::Signaled(signal as i32))
-            }
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(errno) => return Err(Failure::setup(Step::ExecWait, errno)),
-        }
-    }
 }
 
 #[cfg(test)]

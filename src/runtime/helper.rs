@@ -163,19 +163,7 @@ fn run(spec: &ValidSpec, status: &mut File) -> Result<ExitStatus, Failure> {
             drop(report_write);
             let collector = capture.map(Capture::into_collector);
             // The init's report pipe closes on its exec (close-on-exec) or its exit.
-            let report = ReportReader::new(File::from(report_read)).next();
-            match report {
-                Ok(None) => {}
-                Ok(Some(Report::Failed(failure))) => {
-                    wait_for(child)?;
-                    return Err(failure);
-                }
-                Ok(Some(_)) | Err(_) => {
-                    let _ = kill(child, Signal::SIGKILL);
-                    wait_for(child)?;
-                    return Err(Failure::setup(Step::InitPipe, Errno::EIO));
-                }
-            }
+            await_exec(report_read, child, Step::WaitInit)?;
             // The caller may be gone: the container runs on regardless.
             let _ = write_report(
                 status,
@@ -185,7 +173,7 @@ fn run(spec: &ValidSpec, status: &mut File) -> Result<ExitStatus, Failure> {
             );
             match collector {
                 Some(collector) => collector.run(child),
-                None => wait_for(child),
+                None => wait_for(child, Step::WaitInit),
             }
         }
     }
@@ -203,7 +191,7 @@ fn read_spec(config_fd: RawFd) -> Result<ValidSpec, Failure> {
 }
 
 /// Waits until `child` has ended.
-fn wait_for(child: Pid) -> Result<ExitStatus, Failure> {
+pub(super) fn wait_for(child: Pid, step: Step) -> Result<ExitStatus, Failure> {
     loop {
         match waitpid(child, None) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(ExitStatus::Exited(code)),
@@ -211,7 +199,25 @@ fn wait_for(child: Pid) -> Result<ExitStatus, Failure> {
                 return Ok(ExitStatus::Signaled(signal as i32))
             }
             Ok(_) | Err(Errno::EINTR) => {}
-            Err(errno) => return Err(Failure::setup(Step::WaitInit, errno)),
+            Err(errno) => return Err(Failure::setup(step.clone(), errno)),
+        }
+    }
+}
+
+/// Reads the report pipe of a forked child that sets itself up and execs: it closes
+/// with no report on the exec (close-on-exec). A reported failure is returned once the
+/// child is reaped; anything else kills the child. `step` names a failed wait.
+pub(super) fn await_exec(report_read: OwnedFd, child: Pid, step: Step) -> Result<(), Failure> {
+    match ReportReader::new(File::from(report_read)).next() {
+        Ok(None) => Ok(()),
+        Ok(Some(Report::Failed(failure))) => {
+            wait_for(child, step)?;
+            Err(failure)
+        }
+        Ok(Some(_)) | Err(_) => {
+            let _ = kill(child, Signal::SIGKILL);
+            wait_for(child, step)?;
+            Err(Failure::setup(Step::InitPipe, Errno::EIO))
         }
     }
 }
@@ -319,7 +325,7 @@ impl Collector {
                 }
             }
             if ended && exit.is_none() {
-                exit = Some(wait_for(child)?);
+                exit = Some(wait_for(child, Step::WaitInit)?);
                 drain_until = Instant::now().checked_add(DRAIN_TIMEOUT);
             }
         }
@@ -328,7 +334,7 @@ impl Collector {
         }
         match exit {
             Some(exit) => Ok(exit),
-            None => wait_for(child),
+            None => wait_for(child, Step::WaitInit),
         }
     }
 
@@ -377,7 +383,7 @@ impl Collector {
     /// running with nobody reading its output.
     fn give_up(self, child: Pid, errno: Errno) -> Failure {
         let _ = kill(child, Signal::SIGKILL);
-        let _ = wait_for(child);
+        let _ = wait_for(child, Step::WaitInit);
         Failure::setup(Step::WaitInit, errno)
     }
 }
