@@ -27,7 +27,7 @@ use crate::runtime::{
 };
 use crate::spec::model::Project;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
@@ -830,6 +830,16 @@ fn summary(record: &ContainerRecord) -> ContainerSummary {
         state: state.to_string(),
         exit_code,
         labels: record.labels.clone(),
+        number: record.number,
+        command: record.plan.argv.join(" "),
+        created: record.created.clone(),
+        started: None,
+        finished: match &record.phase {
+            Phase::Exited { finished, .. } => Some(finished.clone()),
+            _ => None,
+        },
+        ports: Vec::new(),
+        networks: BTreeMap::new(),
     }
 }
 

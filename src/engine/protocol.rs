@@ -3,14 +3,14 @@
 //! descriptors it names), the engine answers with [`Event`]s, the last of which is
 //! [`Event::Done`] or [`Event::Failed`], then closes the connection.
 
-use crate::plan::RunOverrides;
+use crate::plan::{DownOptions, RunOverrides, UpOptions};
 use crate::spec::model::Project;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Bumped whenever a message changes shape; a CLI and an engine of different versions
 /// refuse each other with a clear message.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A request. The descriptors that travel with it are listed per variant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,6 +119,80 @@ pub enum Request {
         /// Only this project's.
         project: Option<String>,
     },
+    /// `up`: converges the project (networks, volumes, containers). Progress comes as
+    /// [`Event::Progress`] (`network demo_default`: `creating`, `created`; `container
+    /// demo-web-1`: `creating`, `created`, `starting`, `started`, `stopping`, `stopped`,
+    /// `removing`, `removed`, `recreating`, `recreated`, `waiting`, `healthy`,
+    /// `exited`), warnings as [`Event::Warning`]; the end with [`Reply::Ok`].
+    Up(Box<UpRequest>),
+    /// `down`: progress as for `up`, then [`Reply::Ok`].
+    Down(Box<DownRequest>),
+    /// `start`, `stop`, `restart`, `kill`, `rm` of a project's containers: progress as for
+    /// `up`, then [`Reply::Ok`].
+    Lifecycle(Box<LifecycleRequest>),
+    /// `ls`: the projects that have containers; answered with [`Reply::Projects`].
+    Projects {
+        /// Projects whose containers have all stopped too.
+        all: bool,
+    },
+}
+
+/// An `up` request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpRequest {
+    /// The project, as `spec::load` returned it.
+    pub project: Project,
+    /// `up`'s options (`--scale`, `SERVICE...`, `--no-start`, ...).
+    pub options: UpOptions,
+    /// `-t`: seconds to wait when stopping containers that are recreated or scaled
+    /// down; each container's stop_grace_period when absent.
+    pub timeout: Option<u64>,
+    /// The compose files the project was loaded from (shown by `ls`).
+    pub config_files: Vec<String>,
+}
+
+/// A `down` request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DownRequest {
+    /// The project's name.
+    pub project: String,
+    /// The project's files, when there are some (`down -p NAME` works without).
+    pub files: Option<Project>,
+    /// `-v`, `--remove-orphans`.
+    pub options: DownOptions,
+    /// `-t`: seconds to wait before killing; each container's stop_grace_period when
+    /// absent.
+    pub timeout: Option<u64>,
+}
+
+/// A lifecycle request: one action over a project's containers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleRequest {
+    /// The project's name.
+    pub project: String,
+    /// Only these services' containers; empty: all of the project's (one-off ones
+    /// excepted).
+    pub services: Vec<String>,
+    /// What to do.
+    pub action: Lifecycle,
+}
+
+/// What a [`LifecycleRequest`] does to each container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Starts the containers that don't run (dependencies first).
+    Start,
+    /// Stops the running ones (dependents first); `timeout` seconds before SIGKILL, or
+    /// each container's stop_grace_period.
+    Stop { timeout: Option<u64> },
+    /// Stops, then starts them.
+    Restart { timeout: Option<u64> },
+    /// Sends `signal` to the running ones.
+    Kill { signal: i32 },
+    /// Removes the stopped ones (`stop`: stops running ones first, else they are left);
+    /// `volumes`: their anonymous volumes too.
+    Remove { stop: bool, volumes: bool },
 }
 
 /// A `run` request: the resolved project (the CLI loads and validates the files), the
@@ -249,6 +323,33 @@ pub enum Reply {
     Volumes(Vec<VolumeSummary>),
     /// Names (of removed volumes).
     Names(Vec<String>),
+    /// Projects (`ls`).
+    Projects(Vec<ProjectSummary>),
+}
+
+/// A project as `ls` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectSummary {
+    /// Its name.
+    pub name: String,
+    /// Its containers' states with their counts, as compose prints them:
+    /// `running(3)`, `exited(1), running(2)`.
+    pub status: String,
+    /// The compose files of its last `up`.
+    pub config_files: Vec<String>,
+}
+
+/// A published port, as `ps` and `port` show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortSummary {
+    /// The host address it listens on (`0.0.0.0` for all).
+    pub host_ip: String,
+    /// The host port.
+    pub host_port: u16,
+    /// The container's port.
+    pub target: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
 }
 
 /// An image as `image ls` shows it.
@@ -283,6 +384,27 @@ pub struct ContainerSummary {
     pub exit_code: Option<i32>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+    /// The replica number (`None` for a one-off container).
+    #[serde(default)]
+    pub number: Option<u32>,
+    /// The command it runs, as one line.
+    #[serde(default)]
+    pub command: String,
+    /// When it was made (RFC 3339).
+    #[serde(default)]
+    pub created: String,
+    /// When it last started (RFC 3339), if it has.
+    #[serde(default)]
+    pub started: Option<String>,
+    /// When it ended (RFC 3339), once it has exited.
+    #[serde(default)]
+    pub finished: Option<String>,
+    /// Its published ports.
+    #[serde(default)]
+    pub ports: Vec<PortSummary>,
+    /// The networks it is on, with its address on each.
+    #[serde(default)]
+    pub networks: BTreeMap<String, String>,
 }
 
 /// A volume as `volume ls` shows it.

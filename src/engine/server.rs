@@ -297,6 +297,9 @@ async fn handle(
         Request::VolumePrune { project } => {
             containers::volume_prune(engine, project.as_deref()).await
         }
+        Request::Up(_) | Request::Down(_) | Request::Lifecycle(_) | Request::Projects { .. } => {
+            Err(RequestError::NotYet)
+        }
     }
 }
 
@@ -421,6 +424,8 @@ pub(crate) enum RequestError {
     Container(#[from] containers::ContainerError),
     #[error("an engine task failed: {0}")]
     Task(String),
+    #[error("this engine does not serve project requests (up, down, ps of a project) yet")]
+    NotYet,
 }
 
 impl RequestError {

@@ -18,5 +18,5 @@ pub mod reconcile;
 pub mod user;
 
 pub use container::{plan_container, ContainerPlan, PlanError, PlannedMount, RunOverrides};
-pub use reconcile::{plan_down, plan_up, Action, Plan};
+pub use reconcile::{plan_down, plan_up, Action, DownOptions, Plan, UpOptions};
 pub use user::{resolve_user, UserError};
