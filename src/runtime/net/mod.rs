@@ -1,6 +1,7 @@
 //! Container networking in the kernel: network namespaces bound on files ([`netns`]),
 //! bridges and veth pairs configured through netlink in-process ([`link`]), and the
-//! names of the interfaces rcompose makes on the host.
+//! names of the interfaces rcompose makes on the host; the networks' nftables rules
+//! ([`firewall`]).
 //!
 //! A container's network namespace is made before the container starts, as a file
 //! ([`netns::create`]); each of its veths is created with the peer born inside it
@@ -8,6 +9,7 @@
 //! ([`Network::Join`](super::spec::Network::Join)). Removing the file
 //! ([`netns::remove`]) lets the kernel destroy the namespace and the veths with it.
 
+pub mod firewall;
 pub mod link;
 pub mod netns;
 
@@ -192,6 +194,52 @@ pub enum NetError {
     /// The thread that works in a network namespace ended without an answer.
     #[error("the thread working in the network namespace {} ended without an answer", path.display())]
     ThreadLost { path: PathBuf },
+    /// The `nft` program is nowhere to be found.
+    #[error(
+        "cannot find the nft program (looked in /usr/sbin, /sbin, /usr/bin and PATH): \
+         install the nftables package (Debian: apt-get install nftables)"
+    )]
+    NftMissing,
+    /// `nft` could not be run, or fed its script.
+    #[error("{action}: cannot run nft")]
+    NftRun {
+        action: String,
+        #[source]
+        source: io::Error,
+    },
+    /// `nft` refused a script or a listing; `stderr` is what it said.
+    #[error("{action}: nft failed ({status}): {stderr}")]
+    NftFailed {
+        action: String,
+        status: String,
+        stderr: String,
+    },
+    /// `nft -j` printed something that is not JSON.
+    #[error("cannot read the JSON output of {command}")]
+    NftOutput {
+        command: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `nft -j` printed JSON without a family, name or handle where it always has one.
+    #[error("unexpected output of {command}: an object lacks its family, name or handle")]
+    NftListing { command: String },
+    /// The lock that serializes firewall changes could not be taken.
+    #[error("cannot lock {} to change the firewall", path.display())]
+    FirewallLock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// IPv4 forwarding could not be turned on.
+    #[error(
+        "cannot enable IPv4 forwarding (writing 1 to /proc/sys/net/ipv4/ip_forward): \
+         containers of non-internal networks need it to reach outside"
+    )]
+    IpForward {
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// ` in the network namespace PATH`, or nothing.
