@@ -757,5 +757,15 @@ delete chain inet rcompose nat-rc-1a2b3c4d
             "cannot find the nft program (looked in /usr/sbin, /sbin, /usr/bin and PATH): \
              install the nftables package (Debian: apt-get install nftables)"
         );
+        let err = NetError::NftFailed {
+            action: "removing the firewall rules of the network rc-1a2b3c4d".to_string(),
+            status: "exit status: 1".to_string(),
+            stderr: "Error: Could not process rule: No such file or directory".to_string(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "removing the firewall rules of the network rc-1a2b3c4d: nft failed (exit \
+             status: 1): Error: Could not process rule: No such file or directory"
+        );
     }
 }
