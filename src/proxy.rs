@@ -12,7 +12,9 @@
 //!   backends (the client's next datagram opens a session with a current one).
 //!
 //! Like Docker's `docker-proxy`, this needs no firewall rule and works for clients on
-//! the host itself (127.0.0.1); it touches no kernel object but sockets.
+//! the host itself (127.0.0.1); it touches no kernel object but sockets. As with
+//! `docker-proxy`, the containers see the host's address as the client's, not the
+//! client's own.
 
 use crate::plan::ports::{HostPort, Protocol};
 use std::collections::HashMap;
