@@ -10,5 +10,6 @@ pub mod engine;
 pub mod graph;
 pub mod image;
 pub mod plan;
+pub mod proxy;
 pub mod runtime;
 pub mod spec;

@@ -8,12 +8,14 @@
 //! - [`ipam`]: subnets and addresses of bridge networks, as Docker's default IPAM.
 //! - [`network`]: the project's networks resolved, and how one container is networked
 //!   (its attachments in interface order, aliases, default route).
+//! - [`ports`]: a service's published ports, as the host listeners to open.
 //! - [`reconcile`]: the desired project against what exists -> the [`Plan`] of actions
 //!   of `up` and `down`, in layers that may each run in parallel.
 
 pub mod container;
 pub mod ipam;
 pub mod network;
+pub mod ports;
 pub mod reconcile;
 pub mod user;
 
