@@ -113,8 +113,9 @@ enum Message {
 }
 
 /// Follows the output of the project's containers (of `args.services`) until they have
-/// all ended. Stopped ones are followed too: one that ended before it could be listed
-/// still shows its output and exit code.
+/// all ended, each from the start of its log. Stopped ones are followed too (rather
+/// than only running ones): one that ended before it could be listed still shows its
+/// output and exit code.
 fn attach(
     client: &Client,
     project: &str,
