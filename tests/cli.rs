@@ -45,13 +45,13 @@ fn completion_scripts_go_to_stdout() {
 
 #[test]
 fn planned_verbs_say_they_are_not_implemented() {
-    let out = rcompose(&["-f", "compose.yaml", "up", "-d"]);
+    let out = rcompose(&["-f", "compose.yaml", "pull", "-q"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "");
     assert_eq!(
         stderr(&out),
-        "rcompose: `up` is not implemented yet: today rcompose runs one-off containers of a \
-         service (`rcompose run`, `rcompose exec`); services that stay up come with networks\n"
+        "rcompose: `pull` is not implemented yet (`rcompose --help` lists the commands there \
+         are)\n"
     );
 }
 
@@ -89,11 +89,22 @@ fn help_lists_the_verbs_and_global_options_but_not_planned_verbs() {
         "image",
         "volume",
         "engine",
+        "  up ",
+        "  down ",
+        "  ps ",
+        "  logs ",
+        "  ls ",
+        "  port ",
+        "  start ",
+        "  stop ",
+        "  restart ",
+        "  kill ",
+        "  rm ",
     ] {
         assert!(help.contains(expected), "missing {expected:?} in\n{help}");
     }
-    assert!(!help.contains("  up "), "{help}");
-    assert!(!help.contains("down"), "{help}");
+    assert!(!help.contains("pull"), "{help}");
+    assert!(!help.contains("  top "), "{help}");
 }
 
 #[test]
@@ -114,6 +125,17 @@ fn every_verb_has_help_with_the_global_options() {
         &["volume", "inspect"],
         &["volume", "rm"],
         &["volume", "prune"],
+        &["up"],
+        &["down"],
+        &["ps"],
+        &["logs"],
+        &["ls"],
+        &["port"],
+        &["start"],
+        &["stop"],
+        &["restart"],
+        &["kill"],
+        &["rm"],
     ] {
         let out = rcompose(&[verb, &["--help"]].concat());
         assert_eq!(out.status.code(), Some(0), "{verb:?}");
@@ -130,6 +152,7 @@ fn after_rm_and_prune_dash_f_means_force() {
         &["image", "prune"],
         &["volume", "rm"],
         &["volume", "prune"],
+        &["rm"],
     ] {
         let help = stdout(&rcompose(&[verb, &["--help"]].concat()));
         assert!(help.contains("-f, --force"), "{verb:?}\n{help}");
@@ -213,4 +236,126 @@ fn no_verb_prints_help_and_fails() {
     let out = rcompose(&[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("Usage: rcompose"), "{}", stderr(&out));
+}
+
+#[test]
+fn after_logs_dash_f_means_follow() {
+    let help = stdout(&rcompose(&["logs", "--help"]));
+    assert!(help.contains("-f, --follow"), "{help}");
+    assert!(help.contains("      --file <FILE>"), "{help}");
+}
+
+/// Runs rcompose in `dir` with the engine's root `dir/root`, without the compose
+/// variables of the environment.
+fn rcompose_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    let root = dir.join("root");
+    Command::new(env!("CARGO_BIN_EXE_rcompose"))
+        .current_dir(dir)
+        .args(["--root", root.to_str().unwrap()])
+        .args(args)
+        .env_remove("COMPOSE_FILE")
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .env_remove("RCOMPOSE_ROOT")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn project_verbs_without_a_file_or_name_say_so_before_any_engine_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    for verb in [
+        &["up", "-d"][..],
+        &["down"],
+        &["ps"],
+        &["logs"],
+        &["port", "web", "80"],
+        &["start"],
+        &["stop"],
+        &["restart"],
+        &["kill"],
+        &["rm", "-f"],
+    ] {
+        let out = rcompose_in(dir.path(), verb);
+        assert_eq!(out.status.code(), Some(1), "{verb:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "rcompose: no compose file found in {} or its parents (looked for \
+                 compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml); use -f \
+                 FILE\n",
+                dir.path().display()
+            ),
+            "{verb:?}"
+        );
+        assert!(!dir.path().join("root").exists(), "{verb:?}: no engine");
+    }
+}
+
+#[test]
+fn unknown_services_are_refused_before_any_engine_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: demo\nservices:\n  web:\n    image: busybox\n  db:\n    image: busybox\n",
+    )
+    .unwrap();
+    for verb in [
+        &["up", "--scale", "nope=2"][..],
+        &["up", "-d", "nope"],
+        &["ps", "nope"],
+        &["logs", "nope"],
+        &["port", "nope", "80"],
+        &["stop", "web", "nope"],
+        &["rm", "-f", "nope"],
+    ] {
+        let out = rcompose_in(dir.path(), verb);
+        assert_eq!(out.status.code(), Some(1), "{verb:?}");
+        assert_eq!(
+            stderr(&out),
+            "rcompose: no such service: `nope` (the project has: db, web)\n",
+            "{verb:?}"
+        );
+        assert!(!dir.path().join("root").exists(), "{verb:?}: no engine");
+    }
+}
+
+#[test]
+fn ls_without_an_engine_lists_no_project_and_starts_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rcompose_in(dir.path(), &["ls"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "NAME      STATUS    CONFIG FILES\n");
+    let out = rcompose_in(dir.path(), &["ls", "--format", "json"]);
+    assert_eq!(stdout(&out), "[]\n");
+    let out = rcompose_in(dir.path(), &["ls", "-q"]);
+    assert_eq!(stdout(&out), "");
+    assert!(!dir.path().join("root").exists());
+}
+
+#[test]
+fn bad_verb_options_are_usage_errors() {
+    for (args, message) in [
+        (
+            &["up", "--force-recreate", "--no-recreate"][..],
+            "the argument '--force-recreate' cannot be used with '--no-recreate'",
+        ),
+        (
+            &["up", "--scale", "web"],
+            "expected SERVICE=N (for example web=3), not \"web\"",
+        ),
+        (
+            &["kill", "-s", "NOPE"],
+            "unknown signal \"NOPE\" (for example SIGTERM, TERM or 15)",
+        ),
+        (&["port", "--protocol", "sctp", "web", "80"], "'sctp'"),
+        (&["ps", "--format", "yaml"], "'yaml'"),
+        (
+            &["logs", "--tail", "x"],
+            "expected a number of lines or `all`",
+        ),
+    ] {
+        let out = rcompose(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
 }

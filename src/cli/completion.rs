@@ -44,6 +44,7 @@ mod tests {
     fn scripts_do_not_offer_planned_verbs() {
         let bash = script(Shell::Bash);
         assert!(bash.contains("rcompose__subcmd__version"), "{bash}");
-        assert!(!bash.contains("rcompose__subcmd__up"));
+        assert!(bash.contains("rcompose__subcmd__up"), "{bash}");
+        assert!(!bash.contains("rcompose__subcmd__pull"));
     }
 }

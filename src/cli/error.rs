@@ -33,10 +33,7 @@ pub enum CliError {
     #[error("{0}")]
     Usage(#[from] clap::Error),
     /// A verb of a later stage of rcompose.
-    #[error(
-        "`{verb}` is not implemented yet: today rcompose runs one-off containers of a \
-         service (`rcompose run`, `rcompose exec`); services that stay up come with networks"
-    )]
+    #[error("`{verb}` is not implemented yet (`rcompose --help` lists the commands there are)")]
     NotImplemented { verb: String },
     /// No `-f`, no `COMPOSE_FILE`, and no compose file in the directory or above.
     #[error(
@@ -70,6 +67,27 @@ pub enum CliError {
     /// A service named on the command line is not in the project.
     #[error("no such service: `{name}` (the project has: {})", known.join(", "))]
     NoSuchService { name: String, known: Vec<String> },
+    /// `port`: the service has no such replica among the running containers.
+    #[error(
+        "service `{service}` of project {project} has no running container number {index}: \
+         start it with `rcompose up -d` (or choose another with --index)"
+    )]
+    NoContainer {
+        project: String,
+        service: String,
+        index: u32,
+    },
+    /// `port`: the container publishes no such port.
+    #[error(
+        "container {container} (service `{service}`) publishes no port for {port}/{protocol}: \
+         add it to the service's `ports:` and run `rcompose up -d`"
+    )]
+    NoPublishedPort {
+        container: String,
+        service: String,
+        port: u16,
+        protocol: String,
+    },
     /// The dependency graph could not be built.
     #[error("{0}")]
     Graph(crate::graph::GraphErrors),
@@ -243,15 +261,39 @@ mod tests {
     #[test]
     fn not_implemented_names_the_verb() {
         let err = CliError::NotImplemented {
-            verb: "up".to_string(),
+            verb: "pull".to_string(),
         };
         assert_eq!(
             err.render(),
-            "rcompose: `up` is not implemented yet: today rcompose runs one-off containers \
-             of a service (`rcompose run`, `rcompose exec`); services that stay up come with \
-             networks"
+            "rcompose: `pull` is not implemented yet (`rcompose --help` lists the commands \
+             there are)"
         );
         assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn port_errors_name_the_service_and_port() {
+        let err = CliError::NoContainer {
+            project: "demo".to_string(),
+            service: "web".to_string(),
+            index: 2,
+        };
+        assert_eq!(
+            err.render(),
+            "rcompose: service `web` of project demo has no running container number 2: start \
+             it with `rcompose up -d` (or choose another with --index)"
+        );
+        let err = CliError::NoPublishedPort {
+            container: "demo-web-1".to_string(),
+            service: "web".to_string(),
+            port: 80,
+            protocol: "udp".to_string(),
+        };
+        assert_eq!(
+            err.render(),
+            "rcompose: container demo-web-1 (service `web`) publishes no port for 80/udp: add \
+             it to the service's `ports:` and run `rcompose up -d`"
+        );
     }
 
     #[test]

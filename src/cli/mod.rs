@@ -9,13 +9,21 @@
 mod attach;
 pub mod completion;
 pub mod config;
+pub mod down;
 pub mod engine;
 mod error;
 pub mod exec;
 pub mod image;
+pub mod lifecycle;
+pub mod logs;
+pub mod ls;
 mod options;
+pub mod port;
+mod progress;
+pub mod ps;
 pub mod run;
 mod table;
+pub mod up;
 pub mod version;
 pub mod volume;
 
@@ -24,6 +32,7 @@ pub use options::{
     is_valid_project_name, load_options, normalize_project_name, Context, DEFAULT_FILE_NAMES,
 };
 
+use crate::engine::protocol::Lifecycle;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
@@ -32,9 +41,8 @@ use std::path::PathBuf;
 
 /// Verbs of later stages: typing one gives a clear "not implemented yet" instead of
 /// clap's unknown-command error. They are not listed in `--help`.
-pub const PLANNED_VERBS: [&str; 26] = [
-    "up", "down", "ps", "logs", "start", "stop", "restart", "pull", "build", "push", "create",
-    "rm", "kill", "pause", "unpause", "top", "port", "images", "ls", "cp", "events", "wait",
+pub const PLANNED_VERBS: [&str; 15] = [
+    "pull", "build", "push", "create", "pause", "unpause", "top", "images", "cp", "events", "wait",
     "watch", "attach", "scale", "stats",
 ];
 
@@ -113,8 +121,8 @@ pub struct Verb<A: clap::Args> {
     pub global: GlobalArgs,
 }
 
-/// [`Verb`] for verbs whose `-f` means `--force` (as in docker): after such a verb the
-/// compose file is given with `--file` only.
+/// [`Verb`] for verbs with a `-f` of their own (`--force` as in docker, `logs
+/// --follow`): after such a verb the compose file is given with `--file` only.
 #[derive(Debug, clap::Args)]
 #[command(about = None, long_about = None, mut_arg("files", |arg| arg.short(None)))]
 pub struct ForceVerb<A: clap::Args> {
@@ -147,6 +155,45 @@ pub enum Command {
     ///
     /// For example: rcompose exec web sh -c 'cat /etc/hostname'
     Exec(Verb<exec::Args>),
+    /// Create and start the project's containers (with its networks and volumes)
+    ///
+    /// Without -d, follow their output until they end; Ctrl-C stops them. For example:
+    /// rcompose up -d --scale web=3
+    Up(Verb<up::Args>),
+    /// Stop and remove the project's containers and the networks it made
+    ///
+    /// Works with only -p NAME when there is no compose file. For example: rcompose
+    /// down -v
+    Down(Verb<down::Args>),
+    /// List the project's containers
+    ///
+    /// For example: rcompose ps -a --format json
+    Ps(Verb<ps::Args>),
+    /// Show the output of the project's containers
+    ///
+    /// For example: rcompose logs -f --tail 10 web
+    Logs(ForceVerb<logs::Args>),
+    /// List the projects that have containers
+    Ls(Verb<ls::Args>),
+    /// Print where a container port of a service is published on the host
+    ///
+    /// For example: rcompose port web 80
+    Port(Verb<port::Args>),
+    /// Start the project's stopped containers
+    Start(Verb<lifecycle::ServicesArgs>),
+    /// Stop the project's running containers
+    Stop(Verb<lifecycle::StopArgs>),
+    /// Stop, then start the project's containers
+    Restart(Verb<lifecycle::StopArgs>),
+    /// Send a signal to the project's running containers
+    ///
+    /// For example: rcompose kill -s SIGHUP web
+    Kill(Verb<lifecycle::KillArgs>),
+    /// Remove the project's stopped containers
+    ///
+    /// Asks first when standard input is a terminal (-f does not ask). For example:
+    /// rcompose rm -s -f worker
+    Rm(ForceVerb<lifecycle::RmArgs>),
     /// Manage images: import, load, ls, inspect, rm, prune
     #[command(subcommand)]
     Image(image::Command),
@@ -175,6 +222,17 @@ impl Command {
             Command::Completion(verb) => &mut verb.global,
             Command::Run(verb) => &mut verb.global,
             Command::Exec(verb) => &mut verb.global,
+            Command::Up(verb) => &mut verb.global,
+            Command::Down(verb) => &mut verb.global,
+            Command::Ps(verb) => &mut verb.global,
+            Command::Logs(verb) => &mut verb.global,
+            Command::Ls(verb) => &mut verb.global,
+            Command::Port(verb) => &mut verb.global,
+            Command::Start(verb) => &mut verb.global,
+            Command::Stop(verb) => &mut verb.global,
+            Command::Restart(verb) => &mut verb.global,
+            Command::Kill(verb) => &mut verb.global,
+            Command::Rm(verb) => &mut verb.global,
             Command::Image(command) => command.global_mut(),
             Command::Volume(command) => command.global_mut(),
             Command::Engine(verb) => &mut verb.global,
@@ -243,6 +301,61 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         Some(Command::Completion(verb)) => done(completion::run(&verb.args, out)),
         Some(Command::Run(verb)) => run::run(&verb.args, &Context::from_process(cli.global)?, out),
         Some(Command::Exec(verb)) => exec::run(&verb.args, &Context::from_process(cli.global)?),
+        Some(Command::Up(verb)) => up::run(&verb.args, &Context::from_process(cli.global)?, out),
+        Some(Command::Down(verb)) => {
+            done(down::run(&verb.args, &Context::from_process(cli.global)?))
+        }
+        Some(Command::Ps(verb)) => done(ps::run(
+            &verb.args,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
+        Some(Command::Logs(verb)) => done(logs::run(
+            &verb.args,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
+        Some(Command::Ls(verb)) => done(ls::run(
+            &verb.args,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
+        Some(Command::Port(verb)) => done(port::run(
+            &verb.args,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
+        Some(Command::Start(verb)) => done(lifecycle::run(
+            &verb.args.services,
+            Lifecycle::Start,
+            &Context::from_process(cli.global)?,
+        )),
+        Some(Command::Stop(verb)) => done(lifecycle::run(
+            &verb.args.services,
+            Lifecycle::Stop {
+                timeout: verb.args.timeout,
+            },
+            &Context::from_process(cli.global)?,
+        )),
+        Some(Command::Restart(verb)) => done(lifecycle::run(
+            &verb.args.services,
+            Lifecycle::Restart {
+                timeout: verb.args.timeout,
+            },
+            &Context::from_process(cli.global)?,
+        )),
+        Some(Command::Kill(verb)) => done(lifecycle::run(
+            &verb.args.services,
+            Lifecycle::Kill {
+                signal: verb.args.signal,
+            },
+            &Context::from_process(cli.global)?,
+        )),
+        Some(Command::Rm(verb)) => done(lifecycle::rm(
+            &verb.args,
+            &Context::from_process(cli.global)?,
+            out,
+        )),
         Some(Command::Image(command)) => done(image::run(
             &command,
             &Context::from_process(cli.global)?,
@@ -283,17 +396,17 @@ mod tests {
     #[test]
     fn planned_verbs_are_not_implemented_yet() {
         for args in [
-            &["rcompose", "up"][..],
-            &["rcompose", "-f", "x.yaml", "-p", "shop", "up", "-d"],
-            &["rcompose", "up", "--help"],
+            &["rcompose", "pull"][..],
+            &["rcompose", "-f", "x.yaml", "-p", "shop", "pull", "-q"],
+            &["rcompose", "pull", "--help"],
         ] {
             match parse(args.iter().copied()) {
-                Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "up"),
+                Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "pull"),
                 other => panic!("{args:?}: unexpected {other:?}"),
             }
         }
-        match parse(["rcompose", "ps", "-a"]) {
-            Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "ps"),
+        match parse(["rcompose", "top", "web"]) {
+            Err(CliError::NotImplemented { verb }) => assert_eq!(verb, "top"),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -66,39 +66,75 @@ impl Context {
         Ok(loaded.project)
     }
 
+    /// [`Context::load`], plus the compose files it read (`-` for standard input).
+    pub fn load_with_files(&self, services: &[String]) -> Result<(Project, Vec<String>), CliError> {
+        let options = load_options(&self.global, &self.cwd, &self.env, services)?;
+        let files = options
+            .files
+            .iter()
+            .map(|file| file.display().to_string())
+            .collect();
+        let loaded = crate::spec::load(&options)?;
+        for warning in &loaded.warnings {
+            eprintln!("{warning}");
+        }
+        Ok((loaded.project, files))
+    }
+
     /// Loads the project and checks that it has `service`.
     pub fn load_with_service(&self, service: &str) -> Result<Project, CliError> {
         let project = self.load(&[service.to_string()])?;
-        if !project.services.contains_key(service) {
-            return Err(CliError::NoSuchService {
-                name: service.to_string(),
-                known: project.services.keys().cloned().collect(),
-            });
-        }
+        check_services(&project, &[service.to_string()])?;
         Ok(project)
+    }
+
+    /// The project of a verb that works without compose files (`down`, `ps`, `logs`,
+    /// `stop`, ...): its name and its loaded files; or, when there is no compose file,
+    /// the name `-p` / `COMPOSE_PROJECT_NAME` gives (no file and no name is
+    /// [`CliError::NoComposeFile`]).
+    pub fn load_or_name(&self) -> Result<(String, Option<Project>), CliError> {
+        match self.load(&[]) {
+            Ok(project) => Ok((project.name.clone(), Some(project))),
+            Err(err @ CliError::NoComposeFile { .. }) => {
+                match project_name(&self.global, &self.env)? {
+                    Some(name) => Ok((name, None)),
+                    None => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// The project's name (from its files, as [`Context::load`] finds them; or `-p` /
     /// `COMPOSE_PROJECT_NAME` alone when there is no compose file) and its named volumes
     /// (compose key to full name; none without a file).
     pub fn project_volumes(&self) -> Result<(String, BTreeMap<String, String>), CliError> {
-        match self.load(&[]) {
-            Ok(project) => {
-                let volumes = project
+        let (name, project) = self.load_or_name()?;
+        let volumes = project
+            .map(|project| {
+                project
                     .volumes
                     .into_iter()
                     .map(|(key, volume)| (key, volume.name))
-                    .collect();
-                Ok((project.name, volumes))
-            }
-            Err(err @ CliError::NoComposeFile { .. }) => {
-                match project_name(&self.global, &self.env)? {
-                    Some(name) => Ok((name, BTreeMap::new())),
-                    None => Err(err),
-                }
-            }
-            Err(err) => Err(err),
-        }
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((name, volumes))
+    }
+}
+
+/// Checks that `project` has every service of `names` ([`CliError::NoSuchService`] for
+/// the first it lacks).
+pub fn check_services(project: &Project, names: &[String]) -> Result<(), CliError> {
+    match names
+        .iter()
+        .find(|name| !project.services.contains_key(*name))
+    {
+        Some(name) => Err(CliError::NoSuchService {
+            name: name.clone(),
+            known: project.services.keys().cloned().collect(),
+        }),
+        None => Ok(()),
     }
 }
 

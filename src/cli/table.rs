@@ -83,15 +83,21 @@ fn trim_fraction(number: &str) -> &str {
 /// How long ago `then` (RFC 3339) was, as docker says it (`About an hour ago`); `N/A`
 /// when unknown.
 pub fn ago(then: Option<&str>, now: SystemTime) -> String {
-    let Some(then) = then.and_then(parse_rfc3339) else {
-        return "N/A".to_string();
-    };
+    match since(then, now) {
+        Some(duration) => format!("{duration} ago"),
+        None => "N/A".to_string(),
+    }
+}
+
+/// How long it has been since `then` (RFC 3339), as docker says it (`5 seconds`,
+/// `About an hour`); `None` when unknown.
+pub fn since(then: Option<&str>, now: SystemTime) -> Option<String> {
+    let then = then.and_then(parse_rfc3339)?;
     let now = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i128)
         .unwrap_or(0);
-    let nanos = (now - then).max(0);
-    format!("{} ago", human_duration(nanos))
+    Some(human_duration((now - then).max(0)))
 }
 
 /// Go's `units.HumanDuration`.
