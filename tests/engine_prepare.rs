@@ -68,6 +68,11 @@ fn plan(script: &str) -> ContainerPlan {
             ..CgroupLimits::default()
         },
         network: Network::None,
+        networking: rcompose::plan::network::Networking::None,
+        dns: Vec::new(),
+        dns_search: Vec::new(),
+        dns_opt: Vec::new(),
+        extra_hosts: Vec::new(),
         labels: BTreeMap::new(),
     }
 }

@@ -158,6 +158,8 @@ macro_rules! require_nft {
 fn rules_are_exact_added_idempotently_and_removed_with_the_table() {
     require_nft!();
     in_own_netns(|_| {
+        // A new namespace copies the host's setting, which an engine may have set.
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "0\n").unwrap();
         let firewall = Firewall::new().unwrap();
         assert_eq!(firewall.networks().unwrap(), Vec::<String>::new());
         // Nothing there: removing is fine and makes nothing.

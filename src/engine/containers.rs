@@ -9,6 +9,7 @@
 //! container.
 
 use super::images;
+use super::networks;
 use super::prepare::{self, PrepareError};
 use super::protocol::{ContainerSummary, Event, ExecRequest, Reply, RunRequest};
 use super::server::{blocking, error_chain, Conn, Engine, RequestError};
@@ -16,18 +17,18 @@ use super::state::{ContainerRecord, Phase};
 use super::volumes::VolumeError;
 use super::volumes_from::{self, VolumesFromError};
 use crate::image::{ImageError, Reference};
+use crate::plan::network::Networking;
 use crate::plan::{plan_container, resolve_user, PlanError, UserError};
 use crate::runtime::caps;
 use crate::runtime::cgroup::{Cgroup, CgroupError};
 use crate::runtime::logfile::format_time;
 use crate::runtime::process;
 use crate::runtime::{
-    ContainerSpec, ExecSpec, Rootfs, RunningContainer, RuntimeError, Seccomp, SpecError,
+    ContainerSpec, ExecSpec, Network, Rootfs, RunningContainer, RuntimeError, Seccomp, SpecError,
     StdioSource, StdioSpec, ValidSpec,
 };
 use crate::spec::model::Project;
-use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
@@ -229,6 +230,7 @@ pub(crate) async fn run(
         )
     });
     let object = format!("container {name}");
+    super::project::ensure_networks(engine, &project, &service).await?;
     progress(conn, &object, "creating").await;
     let record = {
         let engine = engine.clone();
@@ -239,6 +241,7 @@ pub(crate) async fn run(
             service,
             overrides,
             auto_remove: remove,
+            number: None,
         };
         blocking(move || create(&engine, new)).await?
     };
@@ -273,18 +276,20 @@ pub(crate) async fn run(
     }
 }
 
-/// What `run` asks for.
-struct NewContainer {
-    id: String,
-    name: String,
-    project: Project,
-    service: String,
-    overrides: crate::plan::RunOverrides,
-    auto_remove: bool,
+/// A container to make: a one-off one (`run`) or a replica (`up`).
+pub(crate) struct NewContainer {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) project: Project,
+    pub(crate) service: String,
+    pub(crate) overrides: crate::plan::RunOverrides,
+    pub(crate) auto_remove: bool,
+    /// The replica number; `None` for a one-off container.
+    pub(crate) number: Option<u32>,
 }
 
 /// Plans and prepares the container, recorded `creating` first, `created` once made.
-fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, RequestError> {
+pub(crate) fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, RequestError> {
     let NewContainer {
         id,
         name,
@@ -292,6 +297,7 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
         service,
         overrides,
         auto_remove,
+        number,
     } = new;
     let Some(definition) = project.services.get(&service) else {
         return fail(ContainerError::NoSuchService {
@@ -322,22 +328,53 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
     )
     .map_err(ContainerError::from)?;
     plan.mounts.extend(taken);
-    let config_hash = config_hash(definition);
+    let config_hash = crate::spec::model::config_hash(definition);
     let mut labels = plan.labels.clone();
+    let oneoff = if number.is_some() { "False" } else { "True" };
     for (key, value) in [
         ("com.docker.compose.project", project.name.clone()),
         ("com.docker.compose.service", service.clone()),
-        ("com.docker.compose.oneoff", "True".to_string()),
+        ("com.docker.compose.oneoff", oneoff.to_string()),
         ("com.docker.compose.config-hash", config_hash.clone()),
     ] {
         labels.insert(key.to_string(), value);
     }
+    if let Some(number) = number {
+        labels.insert(
+            "com.docker.compose.container-number".to_string(),
+            number.to_string(),
+        );
+    }
+    let (netns, attachments) = match &plan.networking {
+        Networking::Bridge { attachments } => {
+            let path = networks::netns_path(engine, &id);
+            plan.network = Network::Join { path: path.clone() };
+            (Some(path), attachments.clone())
+        }
+        Networking::Service { service: target } => {
+            plan.network = joined_network(engine, &project.name, Some(target), None, &name)?;
+            (None, Vec::new())
+        }
+        Networking::Container { container } => {
+            plan.network = joined_network(engine, &project.name, None, Some(container), &name)?;
+            (None, Vec::new())
+        }
+        Networking::Host | Networking::None => (None, Vec::new()),
+    };
+    let endpoints = networks::allocate(
+        engine,
+        &id,
+        &name,
+        &attachments,
+        &link_aliases(&project, &service),
+        &plan.hostname,
+    )?;
     let mut record = ContainerRecord {
         id: id.clone(),
         name,
         project: project.name.clone(),
         service,
-        number: None,
+        number,
         image: image_name,
         image_id: image.id.to_string(),
         config_hash,
@@ -353,6 +390,10 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
             .map(|_| format!("{}/{id}", engine.layout.cgroup_parent())),
         volumes: Vec::new(),
         auto_remove,
+        netns,
+        endpoints,
+        ports: Vec::new(),
+        started: None,
     };
     {
         // The name is taken by the `creating` record, written under the records lock.
@@ -363,12 +404,16 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
             .into_iter()
             .find(|other| other.name == record.name)
         {
+            let _ = networks::release(engine, &id, &record.endpoints);
             return fail(ContainerError::NameInUse {
                 name: record.name,
                 id: other.id,
             });
         }
-        engine.state.put_container(&record)?;
+        if let Err(err) = engine.state.put_container(&record) {
+            let _ = networks::release(engine, &id, &record.endpoints);
+            return Err(err.into());
+        }
     }
     let prepared = prepare::prepare(
         &engine.layout,
@@ -384,10 +429,23 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
         Ok(prepared) => prepared,
         Err(err) => {
             // prepare undid what it made.
+            let _ = networks::release(engine, &id, &record.endpoints);
             let _ = engine.state.remove_container(&id);
             return fail(err);
         }
     };
+    let wired = networks::wire(engine, &record, &attachments).and_then(|()| {
+        let gateways = networks::gateways(engine, &record.endpoints)?;
+        let addresses: Vec<_> = record.endpoints.iter().map(|e| e.address).collect();
+        prepare::write_network_files(&prepared.dir, &record.plan, &addresses, &gateways)
+            .map_err(|err| RequestError::Container(err.into()))
+    });
+    if let Err(err) = wired {
+        let _ = networks::unwire(engine, &record);
+        let _ = prepare::destroy(&engine.layout, &id, prepared.cgroup.as_ref());
+        let _ = engine.state.remove_container(&id);
+        return Err(err);
+    }
     record.spec = prepared.spec;
     record.cgroup = prepared.cgroup.as_ref().map(|c| c.name().to_string());
     record.volumes = prepared.volumes;
@@ -397,11 +455,79 @@ fn create(engine: &Engine, new: NewContainer) -> Result<ContainerRecord, Request
         engine.state.put_container(&record)
     };
     if let Err(err) = written {
+        let _ = networks::unwire(engine, &record);
         let _ = prepare::destroy(&engine.layout, &id, prepared.cgroup.as_ref());
         let _ = engine.state.remove_container(&id);
         return Err(err.into());
     }
     Ok(record)
+}
+
+/// The names other services of the project give service `service` with `links`
+/// (`db:database` makes `database` a name of db's containers). They answer on every
+/// network the containers share, not only for the linking container.
+fn link_aliases(project: &Project, service: &str) -> Vec<String> {
+    let mut aliases = Vec::new();
+    for other in project.services.values() {
+        for link in &other.links {
+            let (target, alias) = link.split_once(':').unwrap_or((link, link));
+            if target == service && alias != service && !aliases.iter().any(|a| a == alias) {
+                aliases.push(alias.to_string());
+            }
+        }
+    }
+    aliases
+}
+
+/// The namespace a `network_mode: service:X` (`target_service`) or `container:X`
+/// (`target_container`) container joins: that container's namespace file, else its
+/// running PID 1's namespace, else the host's when it uses the host's.
+fn joined_network(
+    engine: &Engine,
+    project: &str,
+    target_service: Option<&str>,
+    target_container: Option<&str>,
+    name: &str,
+) -> Result<Network, RequestError> {
+    let records = engine.state.containers()?;
+    let mut candidates: Vec<&ContainerRecord> = records
+        .iter()
+        .filter(|r| match (target_service, target_container) {
+            (Some(service), _) => {
+                r.project == project && r.service == service && r.number.is_some()
+            }
+            (None, Some(container)) => r.name == container || r.id == container,
+            (None, None) => false,
+        })
+        .collect();
+    candidates.sort_by_key(|r| r.number);
+    let target = target_service
+        .or(target_container)
+        .unwrap_or_default()
+        .to_string();
+    let Some(record) = candidates.first() else {
+        return fail(ContainerError::NoSuchContainer { name: target });
+    };
+    if record.spec.spec().network == Network::Host {
+        return Ok(Network::Host);
+    }
+    if let Some(path) = &record.netns {
+        return Ok(Network::Join { path: path.clone() });
+    }
+    if let Phase::Running {
+        pid, start_time, ..
+    } = record.phase
+    {
+        if process::start_time(pid) == Some(start_time) {
+            return Ok(Network::Join {
+                path: PathBuf::from(format!("/proc/{pid}/ns/net")),
+            });
+        }
+    }
+    Err(RequestError::from(networks::NetworkError::NoNamespace {
+        container: name.to_string(),
+        target,
+    }))
 }
 
 /// The spec a record holds while its container is being made: the real one exists
@@ -477,6 +603,77 @@ fn stdio(
     }
 }
 
+/// Starts a container of `up` or `start` (made, or exited) with no standard streams:
+/// its output goes to its log. One that runs already is left as it is.
+pub(crate) async fn start_detached(
+    engine: &Arc<Engine>,
+    record: ContainerRecord,
+) -> Result<(), RequestError> {
+    if engine.containers.exit_of(&record.id).is_some() {
+        return Ok(());
+    }
+    if matches!(record.phase, Phase::Exited { .. }) {
+        // Its cgroup went with its end.
+        if let (Some(hierarchy), Some(name)) = (engine.hierarchy.as_ref(), &record.cgroup) {
+            hierarchy
+                .create(name, &record.plan.limits)
+                .map_err(ContainerError::from)?;
+        }
+    }
+    let stdio = StdioSpec {
+        stdin: StdioSource::Null,
+        stdout: StdioSource::Null,
+        stderr: StdioSource::Null,
+    };
+    start(engine, record, stdio, false).await.map(drop)
+}
+
+/// Removes a container: killed first if it runs, then what it made, then its record;
+/// with `anonymous_volumes`, its anonymous volumes too.
+pub(crate) async fn remove_record(
+    engine: &Arc<Engine>,
+    record: ContainerRecord,
+    anonymous_volumes: bool,
+) -> Result<(), RequestError> {
+    if let Some(exit) = engine.containers.exit_of(&record.id) {
+        signal_running(&record, nix::libc::SIGKILL)?;
+        exit_code(exit).await;
+    }
+    let shared = engine.clone();
+    blocking(move || {
+        // Its watcher may have removed it already (`--rm`), or recorded its end.
+        if let Some(record) = shared.state.container(&record.id)? {
+            remove_made(&shared, &record, anonymous_volumes)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Sends `signal` to a running container's PID 1 (one that has ended is left alone).
+pub(crate) fn signal(record: &ContainerRecord, signal: i32) -> Result<(), RequestError> {
+    signal_running(record, signal).map(drop)
+}
+
+/// Writes a container's labels and ports back (set after its creation).
+pub(crate) fn put_record(engine: &Engine, record: &ContainerRecord) -> Result<(), RequestError> {
+    let _records = engine.containers.records.blocking_lock();
+    // Only a record still there: it may have been removed meanwhile.
+    if let Some(mut current) = engine.state.container(&record.id)? {
+        current.labels = record.labels.clone();
+        current.ports = record.ports.clone();
+        engine.state.put_container(&current)?;
+    }
+    Ok(())
+}
+
+/// The error for a container that is not there.
+pub(crate) fn no_such_container(name: &str) -> RequestError {
+    RequestError::Container(ContainerError::NoSuchContainer {
+        name: name.to_string(),
+    })
+}
+
 /// Starts a created container and its watcher; the exit code comes on the receiver.
 /// Attached, its output goes to the caller's streams rather than to its log.
 async fn start(
@@ -521,17 +718,22 @@ async fn start(
             // PIDs fit in an i32 (the kernel's pid_max is at most 2^22).
             helper_pid: i32::try_from(running.helper_pid()).unwrap_or(0),
         };
+        record.started = Some(format_time(SystemTime::now()));
         let written = {
             let _records = engine.containers.records.blocking_lock();
             engine.state.put_container(&record)
         };
+        let written = written
+            .map_err(RequestError::from)
+            .and_then(|()| networks::publish(&engine, &record));
+        engine.ports.started(&record);
         if let Err(err) = written {
             // An unrecorded container must not run on: nobody could stop it.
             let _ = process::signal(pid, nix::libc::SIGKILL);
             let _ = running.wait();
             engine.containers.exited(&record.id, UNKNOWN_EXIT);
             let _ = remove_made(&engine, &record, record.auto_remove);
-            return Err(err.into());
+            return Err(err);
         }
         Ok((running, exit))
     })
@@ -620,6 +822,9 @@ fn reap(pid: i32) -> Option<i32> {
 
 /// Records the end of a container, then tells who waits for it.
 async fn finish(engine: &Arc<Engine>, id: &str, code: i32) {
+    // No answer names a container that has ended, no connection goes to it.
+    networks::unpublish(engine, id);
+    engine.ports.stopped(id);
     {
         let (shared, owned) = (engine.clone(), id.to_string());
         if let Err(err) = blocking(move || record_exit(&shared, &owned, code)).await {
@@ -681,6 +886,8 @@ fn remove_made(
         removing.phase = Phase::Removing;
         engine.state.put_container(&removing)?;
     }
+    engine.ports.stopped(&record.id);
+    networks::unwire(engine, record)?;
     prepare::destroy(
         &engine.layout,
         &record.id,
@@ -748,7 +955,7 @@ pub(crate) async fn stop(
 
 /// Stops a running container and waits until its exit is recorded; a container that
 /// does not run is left as it is.
-async fn stop_record(
+pub(crate) async fn stop_record(
     engine: &Arc<Engine>,
     record: &ContainerRecord,
     signal: i32,
@@ -833,13 +1040,17 @@ fn summary(record: &ContainerRecord) -> ContainerSummary {
         number: record.number,
         command: record.plan.argv.join(" "),
         created: record.created.clone(),
-        started: None,
+        started: record.started.clone(),
         finished: match &record.phase {
             Phase::Exited { finished, .. } => Some(finished.clone()),
             _ => None,
         },
-        ports: Vec::new(),
-        networks: BTreeMap::new(),
+        ports: record.ports.clone(),
+        networks: record
+            .endpoints
+            .iter()
+            .map(|e| (e.network.clone(), e.address.to_string()))
+            .collect(),
     }
 }
 
@@ -994,6 +1205,7 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
             return;
         }
     };
+    super::ports::restore(engine, &records).await;
     for record in records {
         let exit_file = record.spec.spec().exit_file.clone();
         match record.phase {
@@ -1001,6 +1213,14 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
                 pid, start_time, ..
             } if process::start_time(pid) == Some(start_time) => {
                 engine.containers.track(&record.id);
+                engine.ports.started(&record);
+                if let Err(err) = networks::publish(engine, &record) {
+                    eprintln!(
+                        "rcompose engine: container {}: {}",
+                        record.name,
+                        error_chain(&err)
+                    );
+                }
                 watch_exit(engine, record.id, pid, exit_file, None);
             }
             Phase::Running { .. } => {
@@ -1050,22 +1270,12 @@ async fn progress(conn: &Conn, object: &str, state: &str) {
 }
 
 /// A new container ID: 64 random hex digits.
-fn new_id() -> Result<String, RequestError> {
+pub(crate) fn new_id() -> Result<String, RequestError> {
     let mut bytes = [0u8; 32];
     File::open("/dev/urandom")
         .and_then(|mut random| random.read_exact(&mut bytes))
         .map_err(ContainerError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// The service's configuration hash (`com.docker.compose.config-hash`): SHA-256 of its
-/// JSON form (the model's maps are ordered, so the same service hashes the same).
-fn config_hash(service: &crate::spec::model::Service) -> String {
-    let json = serde_json::to_vec(service).unwrap_or_default();
-    Sha256::digest(json)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `volume ls`.

@@ -27,6 +27,7 @@ use crate::runtime::{ContainerSpec, EtcFiles, Mount, Network, Rootfs, SpecError,
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
+use std::net::Ipv4Addr;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 
@@ -362,12 +363,13 @@ fn make_container_dir(dir: &Path, made: &mut Made) -> Result<(), PrepareError> {
 /// container sees the host's `/etc/hosts`, as with Docker; otherwise localhost and its
 /// own name on 127.0.1.1. `resolv.conf` is the host's (an empty one when it has none).
 fn write_etc_files(dir: &Path, plan: &ContainerPlan) -> Result<EtcFiles, PrepareError> {
-    let hosts = match plan.network {
+    let mut hosts = match plan.network {
         Network::Host => read_host_file(HOST_HOSTS)?,
         Network::None | Network::Join { .. } => {
             hosts_file(&plan.hostname, plan.domainname.as_deref())
         }
     };
+    hosts.push_str(&extra_hosts(plan));
     let files = [
         ("hostname", format!("{}\n", plan.hostname)),
         ("hosts", hosts),
@@ -386,6 +388,75 @@ fn write_etc_files(dir: &Path, plan: &ContainerPlan) -> Result<EtcFiles, Prepare
         hostname: Some(dir.join("hostname")),
         resolv_conf: Some(dir.join("resolv.conf")),
     })
+}
+
+/// `extra_hosts` lines for `/etc/hosts`.
+fn extra_hosts(plan: &ContainerPlan) -> String {
+    plan.extra_hosts
+        .iter()
+        .map(|(name, address)| format!("{address}\t{name}\n"))
+        .collect()
+}
+
+/// Rewrites `hosts` and `resolv.conf` in the container's directory `dir` for a
+/// container on bridge networks: its `addresses` named by its hostname, and the DNS of
+/// its networks (`gateways`) before the service's `dns` servers, with `dns_search` and
+/// `dns_opt` (the host's search domains when it gives none).
+pub fn write_network_files(
+    dir: &Path,
+    plan: &ContainerPlan,
+    addresses: &[Ipv4Addr],
+    gateways: &[Ipv4Addr],
+) -> Result<(), PrepareError> {
+    if addresses.is_empty() {
+        return Ok(());
+    }
+    let names = match plan.domainname.as_deref() {
+        Some(domain) if !domain.is_empty() => {
+            format!("{}.{domain}\t{}", plan.hostname, plan.hostname)
+        }
+        _ => plan.hostname.clone(),
+    };
+    let mut hosts =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for address in addresses {
+        hosts.push_str(&format!("{address}\t{names}\n"));
+    }
+    hosts.push_str(&extra_hosts(plan));
+    let host_resolv = read_host_file(HOST_RESOLV_CONF)?;
+    let mut resolv = String::new();
+    for server in gateways
+        .iter()
+        .map(ToString::to_string)
+        .chain(plan.dns.iter().cloned())
+    {
+        resolv.push_str(&format!("nameserver {server}\n"));
+    }
+    let search = if plan.dns_search.is_empty() {
+        host_resolv
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("search"))
+            .filter(|rest| rest.starts_with([' ', '\t']))
+            .flat_map(|rest| rest.split_whitespace().map(str::to_string))
+            .collect()
+    } else {
+        plan.dns_search.clone()
+    };
+    if !search.is_empty() {
+        resolv.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !plan.dns_opt.is_empty() {
+        resolv.push_str(&format!("options {}\n", plan.dns_opt.join(" ")));
+    }
+    for (name, content) in [("hosts", hosts), ("resolv.conf", resolv)] {
+        let path = dir.join(name);
+        fs::write(&path, content).map_err(|source| PrepareError::Io {
+            action: "writing",
+            path,
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// `/etc/hosts` of a container with no network of its own to name.

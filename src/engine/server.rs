@@ -7,11 +7,13 @@
 
 use super::containers::{self, Containers};
 use super::layout::Layout;
+use super::networks::{self, Networks};
+use super::ports::{Ports, PortsError};
 use super::protocol::{Event, Failure, Reply, Request, PROTOCOL_VERSION};
 use super::state::{State, StateError};
 use super::volumes::Volumes;
 use super::wire::{self, Receiver};
-use super::{images, logs};
+use super::{images, logs, project};
 use crate::image::{ImageError, ImageStore};
 use crate::runtime::cgroup::Hierarchy;
 use crate::runtime::Runtime;
@@ -52,6 +54,9 @@ pub enum EngineError {
     /// tokio's runtime or its signal handlers could not be set up.
     #[error("cannot start the engine's event loop: {0}")]
     EventLoop(io::Error),
+    /// Netlink could not be opened.
+    #[error("cannot open netlink: {0}")]
+    Network(#[source] crate::runtime::net::NetError),
     /// The state database could not be opened.
     #[error(transparent)]
     State(#[from] StateError),
@@ -140,6 +145,8 @@ pub(crate) struct Engine {
     pub(crate) hierarchy: Option<Hierarchy>,
     pub(crate) runtime: Runtime,
     pub(crate) containers: Containers,
+    pub(crate) networks: Networks,
+    pub(crate) ports: Ports,
     shutdown: Notify,
 }
 
@@ -162,6 +169,7 @@ async fn serve(layout: Layout) -> Result<(), EngineError> {
         path: socket.clone(),
         source,
     })?;
+    networks::restore(&engine).await;
     containers::adopt(&engine).await;
     eprintln!(
         "rcompose engine {} (pid {}) serves {} on {}",
@@ -221,6 +229,8 @@ fn open(layout: Layout) -> Result<Engine, EngineError> {
         hierarchy,
         runtime,
         containers: Containers::default(),
+        networks: Networks::new().map_err(EngineError::Network)?,
+        ports: Ports::default(),
         shutdown: Notify::new(),
     })
 }
@@ -297,9 +307,10 @@ async fn handle(
         Request::VolumePrune { project } => {
             containers::volume_prune(engine, project.as_deref()).await
         }
-        Request::Up(_) | Request::Down(_) | Request::Lifecycle(_) | Request::Projects { .. } => {
-            Err(RequestError::NotYet)
-        }
+        Request::Up(up) => project::up(engine, *up, conn).await,
+        Request::Down(down) => project::down(engine, *down, conn).await,
+        Request::Lifecycle(request) => project::lifecycle(engine, *request, conn).await,
+        Request::Projects { all } => project::projects(engine, all),
     }
 }
 
@@ -422,10 +433,26 @@ pub(crate) enum RequestError {
     Volume(#[from] super::volumes::VolumeError),
     #[error(transparent)]
     Container(#[from] containers::ContainerError),
+    #[error(transparent)]
+    Network(Box<networks::NetworkError>),
+    #[error(transparent)]
+    Project(#[from] project::ProjectError),
+    #[error(transparent)]
+    Ports(Box<PortsError>),
     #[error("an engine task failed: {0}")]
     Task(String),
-    #[error("this engine does not serve project requests (up, down, ps of a project) yet")]
-    NotYet,
+}
+
+impl From<PortsError> for RequestError {
+    fn from(err: PortsError) -> RequestError {
+        RequestError::Ports(Box::new(err))
+    }
+}
+
+impl From<networks::NetworkError> for RequestError {
+    fn from(err: networks::NetworkError) -> RequestError {
+        RequestError::Network(Box::new(err))
+    }
 }
 
 impl RequestError {

@@ -1,19 +1,23 @@
-//! The engine's records of what exists: containers and volumes, in one redb database
+//! The engine's records of what exists: containers, volumes and networks, in one redb database
 //! (`<root>/state.redb`). Each table is keyed by the object's ID or name and holds its
 //! record as JSON. Every write is its own transaction, durable once the call returns,
 //! so a record made before an object exists (a container in [`Phase::Creating`]) is
 //! there after a crash for the next engine to clean up.
 
+use super::protocol::PortSummary;
 use crate::plan::container::ContainerPlan;
+use crate::plan::ipam::NetworkIpam;
 use crate::runtime::ValidSpec;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 const CONTAINERS: TableDefinition<&str, &str> = TableDefinition::new("containers");
 const VOLUMES: TableDefinition<&str, &str> = TableDefinition::new("volumes");
+const NETWORKS: TableDefinition<&str, &str> = TableDefinition::new("networks");
 
 /// The state database. It can be shared between threads (`&self` everywhere); only one
 /// process opens it at a time.
@@ -58,6 +62,59 @@ pub struct ContainerRecord {
     pub volumes: Vec<String>,
     /// Remove it (and its anonymous volumes) when it ends (`run --rm`).
     pub auto_remove: bool,
+    /// The network namespace file it owns (bridge networking), named before it exists.
+    #[serde(default)]
+    pub netns: Option<PathBuf>,
+    /// Its attachments to bridge networks, with their addresses.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointRecord>,
+    /// Its service's published ports, as bound on the host.
+    #[serde(default)]
+    pub ports: Vec<PortSummary>,
+    /// When it last started (RFC 3339).
+    #[serde(default)]
+    pub started: Option<String>,
+}
+
+/// A container's attachment to a network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    /// The network's real name.
+    pub network: String,
+    /// The container's address there.
+    pub address: Ipv4Addr,
+    /// Its interface in the container (`eth0`).
+    pub interface: String,
+    /// The host end of its veth.
+    pub veth: String,
+    /// Names it answers to there besides its container name (service, aliases, links
+    /// aliases, hostname).
+    pub aliases: Vec<String>,
+}
+
+/// A network rcompose made (a bridge), with its addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkRecord {
+    /// Its real name (`<project>_<key>` or `name:`).
+    pub name: String,
+    /// 64 hex digits; its bridge's name derives from it.
+    pub id: String,
+    /// The project that made it.
+    pub project: Option<String>,
+    /// The hash of the configuration it was made with.
+    pub config_hash: String,
+    /// The bridge (`rc-<8 hex>`).
+    pub bridge: String,
+    /// No route to the outside.
+    pub internal: bool,
+    /// The bridge's and veths' MTU.
+    pub mtu: u32,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// When it was made (RFC 3339).
+    pub created: String,
+    /// Subnet, gateway and the addresses containers hold.
+    pub ipam: NetworkIpam,
 }
 
 /// Where a container is in its life.
@@ -164,10 +221,31 @@ impl State {
         self.remove(VOLUMES, "volume", name)
     }
 
+    /// Records a network (replacing its earlier record).
+    pub fn put_network(&self, n: &NetworkRecord) -> Result<(), StateError> {
+        self.put(NETWORKS, "network", &n.name, n)
+    }
+
+    /// The network with this name.
+    pub fn network(&self, name: &str) -> Result<Option<NetworkRecord>, StateError> {
+        self.get(NETWORKS, "network", name)
+    }
+
+    /// Every network, by name.
+    pub fn networks(&self) -> Result<Vec<NetworkRecord>, StateError> {
+        self.all(NETWORKS, "network")
+    }
+
+    /// Forgets a network (an absent one is fine).
+    pub fn remove_network(&self, name: &str) -> Result<(), StateError> {
+        self.remove(NETWORKS, "network", name)
+    }
+
     fn create_tables(&self) -> Result<(), redb::Error> {
         let txn = self.db.begin_write()?;
         txn.open_table(CONTAINERS)?;
         txn.open_table(VOLUMES)?;
+        txn.open_table(NETWORKS)?;
         txn.commit()?;
         Ok(())
     }
@@ -358,6 +436,11 @@ pub(crate) mod tests {
             stop_grace_period: Duration::from_secs(10),
             limits: CgroupLimits::default(),
             network: Network::None,
+            networking: crate::plan::network::Networking::None,
+            dns: Vec::new(),
+            dns_search: Vec::new(),
+            dns_opt: Vec::new(),
+            extra_hosts: Vec::new(),
             labels: BTreeMap::new(),
         }
     }
@@ -394,6 +477,10 @@ pub(crate) mod tests {
             cgroup: Some("rcompose/0011aabb/c1".to_string()),
             volumes: volumes.iter().map(|v| v.to_string()).collect(),
             auto_remove: true,
+            netns: None,
+            endpoints: Vec::new(),
+            ports: Vec::new(),
+            started: None,
         }
     }
 

@@ -202,6 +202,10 @@ mod tests {
             cgroup: None,
             volumes,
             auto_remove: false,
+            netns: None,
+            endpoints: Vec::new(),
+            ports: Vec::new(),
+            started: None,
         }
     }
 

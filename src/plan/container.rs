@@ -10,6 +10,7 @@
 //! change what the container does and that rcompose can't do yet are refused with a
 //! [`PlanError`] rather than ignored.
 
+use super::network::{service_networking, NetworkError, Networking};
 use crate::image::ImageConfig;
 use crate::runtime::cgroup::CgroupLimits;
 use crate::runtime::exec::DEFAULT_PATH;
@@ -169,10 +170,37 @@ pub struct ContainerPlan {
     pub stop_grace_period: Duration,
     /// cgroup limits.
     pub limits: CgroupLimits,
-    /// The network namespace.
+    /// The network namespace for the runtime. The planner decides `host` and `none`;
+    /// for bridges and `service:`/`container:` it leaves `none` and the engine sets the
+    /// namespace it makes or joins.
     pub network: Network,
+    /// How the container is networked (bridges with their aliases, or a mode).
+    #[serde(default = "no_networking")]
+    pub networking: Networking,
+    /// `dns`: nameservers after the networks' own.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// `dns_search`.
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    /// `dns_opt`.
+    #[serde(default)]
+    pub dns_opt: Vec<String>,
+    /// `extra_hosts`: (name, address), for `/etc/hosts`.
+    #[serde(default)]
+    pub extra_hosts: Vec<(String, String)>,
     /// The image's labels, then the service's over them.
     pub labels: BTreeMap<String, String>,
+}
+
+impl From<NetworkError> for PlanError {
+    fn from(err: NetworkError) -> PlanError {
+        PlanError::Network(Box::new(err))
+    }
+}
+
+fn no_networking() -> Networking {
+    Networking::None
 }
 
 /// Why a service can't be planned as a container. Each names the service and the key,
@@ -197,13 +225,9 @@ pub enum PlanError {
         key: String,
         path: String,
     },
-    /// The service needs a bridge network.
-    #[error(
-        "service {service:?} needs a bridge network ({reason}), and bridge networks are not \
-         supported yet (they come with `up`, issue 4): set `network_mode: none` or \
-         `network_mode: host` for now"
-    )]
-    NetworkNotSupported { service: String, reason: String },
+    /// The service's networks can't be resolved.
+    #[error(transparent)]
+    Network(Box<NetworkError>),
     /// A key rcompose can't honour yet, which would change the container if ignored.
     #[error("service {service:?}: {key} is not supported yet: {hint}")]
     Unsupported {
@@ -294,7 +318,7 @@ pub fn plan_container(
         overrides,
     };
     planner.refuse_unsupported()?;
-    let network = planner.network()?;
+    let (networking, network) = planner.network(container_name)?;
     let tty = svc.tty || overrides.tty;
     let hostname = non_empty(svc.hostname.as_deref())
         .unwrap_or_else(|| truncate(container_name, MAX_HOSTNAME))
@@ -345,6 +369,11 @@ pub fn plan_container(
             .unwrap_or(DEFAULT_STOP_GRACE_PERIOD),
         limits: planner.limits()?,
         network,
+        networking,
+        dns: svc.dns.clone(),
+        dns_search: svc.dns_search.clone(),
+        dns_opt: svc.dns_opt.clone(),
+        extra_hosts: planner.extra_hosts(),
         labels: image
             .labels
             .iter()
@@ -436,15 +465,11 @@ impl Planner<'_> {
                 ));
             }
         }
-        if !svc.links.is_empty() || !svc.external_links.is_empty() {
-            let key = if svc.links.is_empty() {
-                "`external_links`"
-            } else {
-                "`links`"
-            };
+        if !svc.external_links.is_empty() {
             return Err(self.unsupported(
-                key,
-                "links need a bridge network (they come with `up`, issue 4); remove them",
+                "`external_links`",
+                "containers outside the project are not reachable by link; put them on a \
+                 shared network (`external: true`) and use their names",
             ));
         }
         if let Some(deploy) = &svc.deploy {
@@ -473,32 +498,30 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// `network_mode: none` and `host`; anything needing a bridge is refused.
-    fn network(&self) -> Result<Network, PlanError> {
-        let svc = self.service;
-        let needs_bridge = |reason: String| PlanError::NetworkNotSupported {
-            service: self.name.to_string(),
-            reason,
+    /// How the container is networked ([`service_networking`]) and the namespace that
+    /// says for the runtime: `host` and `none` as they are; bridges and `service:` /
+    /// `container:` join a namespace the engine makes or finds, so the runtime's
+    /// network stays [`Network::None`] here until the engine sets it.
+    fn network(&self, container_name: &str) -> Result<(Networking, Network), PlanError> {
+        let networking = service_networking(self.project, self.name, container_name)?;
+        let network = match networking {
+            Networking::Host => Network::Host,
+            _ => Network::None,
         };
-        match svc.network_mode.as_deref() {
-            Some("none") => Ok(Network::None),
-            Some("host") => Ok(Network::Host),
-            Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => {
-                Err(self.unsupported(
-                    format!("`network_mode: {mode}`"),
-                    "joining another container's network namespace comes later; use \
-                     `network_mode: none` or `host` for now",
-                ))
-            }
-            Some(mode) => Err(needs_bridge(format!("network_mode: {mode}"))),
-            None if svc.networks.is_empty() => Err(needs_bridge(
-                "no `network_mode`, so it joins the project's default network".to_string(),
-            )),
-            None => Err(needs_bridge(format!(
-                "networks: {}",
-                svc.networks.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))),
-        }
+        Ok((networking, network))
+    }
+
+    /// `extra_hosts` as (name, address) pairs, in the file's order of names.
+    fn extra_hosts(&self) -> Vec<(String, String)> {
+        self.service
+            .extra_hosts
+            .iter()
+            .flat_map(|(host, addresses)| {
+                addresses
+                    .iter()
+                    .map(move |address| (host.clone(), address.clone()))
+            })
+            .collect()
     }
 
     /// Entrypoint + command, as Docker merges them with the image's: a non-empty
@@ -1241,6 +1264,11 @@ mod tests {
                 stop_grace_period: Duration::from_secs(10),
                 limits: CgroupLimits::default(),
                 network: Network::None,
+                networking: Networking::None,
+                dns: vec![],
+                dns_search: vec![],
+                dns_opt: vec![],
+                extra_hosts: vec![],
                 labels: BTreeMap::new(),
             }
         );
@@ -1487,44 +1515,67 @@ services:
     }
 
     #[test]
-    fn network_mode_none_and_host_are_planned_and_bridges_refused() {
+    fn network_modes_and_bridges_are_planned() {
         let with_mode = |mode: &str| {
             load(&format!(
                 "services:\n  app:\n    image: bb\n    network_mode: {mode}\n"
             ))
         };
-        assert_eq!(plan(&with_mode("none"), &busybox()).network, Network::None);
-        assert_eq!(plan(&with_mode("host"), &busybox()).network, Network::Host);
+        let none = plan(&with_mode("none"), &busybox());
+        assert_eq!(
+            (none.network, none.networking),
+            (Network::None, Networking::None)
+        );
+        let host = plan(&with_mode("host"), &busybox());
+        assert_eq!(
+            (host.network, host.networking),
+            (Network::Host, Networking::Host)
+        );
         assert_eq!(
             error(&with_mode("bridge"), &busybox()),
-            "service \"app\" needs a bridge network (network_mode: bridge), and bridge networks \
-             are not supported yet (they come with `up`, issue 4): set `network_mode: none` or \
-             `network_mode: host` for now"
+            "service \"app\": network_mode \"bridge\" is not supported: rcompose has no \
+             host-wide default bridge; attach the service to a network under `networks` (or \
+             leave both out for the project's default network)"
         );
         let project = load("services:\n  db:\n    image: bb\n    network_mode: none\n  app:\n    image: bb\n    network_mode: service:db\n");
+        let joined = plan(&project, &busybox());
+        // The engine finds db's namespace.
         assert_eq!(
-            error(&project, &busybox()),
-            "service \"app\": `network_mode: service:db` is not supported yet: joining another \
-             container's network namespace comes later; use `network_mode: none` or `host` for \
-             now"
+            (joined.network, joined.networking),
+            (
+                Network::None,
+                Networking::Service {
+                    service: "db".into()
+                }
+            )
         );
         // No network_mode: compose puts the service on the default network.
-        let project = load("services:\n  app:\n    image: bb\n");
-        assert_eq!(
-            error(&project, &busybox()),
-            "service \"app\" needs a bridge network (networks: default), and bridge networks are \
-             not supported yet (they come with `up`, issue 4): set `network_mode: none` or \
-             `network_mode: host` for now"
+        let project = load(
+            "services:\n  app:\n    image: bb\n    dns: [9.9.9.9]\n    dns_search: [example.org]\n    dns_opt: [ndots:2]\n    extra_hosts: [\"db=10.0.0.5\"]\n",
         );
-        let mut project = project_of(Service::default());
-        if let Some(app) = project.services.get_mut("app") {
-            app.network_mode = None;
-        }
+        let bridged = plan(&project, &busybox());
+        let Networking::Bridge { attachments } = &bridged.networking else {
+            panic!("not bridged: {:?}", bridged.networking);
+        };
         assert_eq!(
-            error(&project, &busybox()),
-            "service \"app\" needs a bridge network (no `network_mode`, so it joins the \
-             project's default network), and bridge networks are not supported yet (they come \
-             with `up`, issue 4): set `network_mode: none` or `network_mode: host` for now"
+            attachments
+                .iter()
+                .map(|a| (a.name.as_str(), a.interface.as_str(), a.aliases.clone()))
+                .collect::<Vec<_>>(),
+            [("demo_default", "eth0", strings(&["demo-app-1", "app"]))]
+        );
+        assert_eq!(bridged.network, Network::None);
+        assert_eq!(
+            (bridged.dns, bridged.dns_search, bridged.dns_opt),
+            (
+                strings(&["9.9.9.9"]),
+                strings(&["example.org"]),
+                strings(&["ndots:2"])
+            )
+        );
+        assert_eq!(
+            bridged.extra_hosts,
+            [("db".to_string(), "10.0.0.5".to_string())]
         );
     }
 
@@ -2140,9 +2191,10 @@ services:
              run the service without it"
         );
         assert_eq!(
-            error_of("    links: [db]\n"),
-            "service \"app\": `links` is not supported yet: links need a bridge network (they \
-             come with `up`, issue 4); remove them"
+            error_of("    external_links: [db]\n"),
+            "service \"app\": `external_links` is not supported yet: containers outside the \
+             project are not reachable by link; put them on a shared network (`external: \
+             true`) and use their names"
         );
         assert_eq!(
             error_of(
