@@ -11,7 +11,7 @@
 use super::images;
 use super::networks;
 use super::prepare::{self, PrepareError};
-use super::protocol::{ContainerSummary, Event, ExecRequest, Reply, RunRequest};
+use super::protocol::{ContainerSummary, Event, ExecRequest, PortSummary, Reply, RunRequest};
 use super::server::{blocking, error_chain, Conn, Engine, RequestError};
 use super::state::{ContainerRecord, Phase};
 use super::volumes::VolumeError;
@@ -28,7 +28,7 @@ use crate::runtime::{
     StdioSource, StdioSpec, ValidSpec,
 };
 use crate::spec::model::Project;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
@@ -242,6 +242,8 @@ pub(crate) async fn run(
             overrides,
             auto_remove: remove,
             number: None,
+            labels: BTreeMap::new(),
+            ports: Vec::new(),
         };
         blocking(move || create(&engine, new)).await?
     };
@@ -286,6 +288,10 @@ pub(crate) struct NewContainer {
     pub(crate) auto_remove: bool,
     /// The replica number; `None` for a one-off container.
     pub(crate) number: Option<u32>,
+    /// Labels over the service's (`com.docker.compose.project.config_files`).
+    pub(crate) labels: BTreeMap<String, String>,
+    /// Its service's published ports, as bound.
+    pub(crate) ports: Vec<PortSummary>,
 }
 
 /// Plans and prepares the container, recorded `creating` first, `created` once made.
@@ -298,6 +304,8 @@ pub(crate) fn create(engine: &Engine, new: NewContainer) -> Result<ContainerReco
         overrides,
         auto_remove,
         number,
+        labels: extra_labels,
+        ports,
     } = new;
     let Some(definition) = project.services.get(&service) else {
         return fail(ContainerError::NoSuchService {
@@ -314,20 +322,22 @@ pub(crate) fn create(engine: &Engine, new: NewContainer) -> Result<ContainerReco
     let Some(image_name) = definition.image.clone() else {
         return fail(ContainerError::NoImage { service });
     };
-    let images = images::lock(engine);
+    let images = images::read(engine);
     let reference = Reference::parse(&image_name).map_err(ImageError::from)?;
     let image = images.inspect(&reference)?;
     let mut plan = plan_container(&project, &service, &image.config, &overrides, &name)
         .map_err(ContainerError::from)?;
-    let taken = volumes_from::resolve(
-        &plan.volumes_from,
-        &plan.mounts,
-        &project.name,
-        &engine.state.containers()?,
-        &engine.volumes,
-    )
-    .map_err(ContainerError::from)?;
-    plan.mounts.extend(taken);
+    if !plan.volumes_from.is_empty() {
+        let taken = volumes_from::resolve(
+            &plan.volumes_from,
+            &plan.mounts,
+            &project.name,
+            &engine.state.containers()?,
+            &engine.volumes,
+        )
+        .map_err(ContainerError::from)?;
+        plan.mounts.extend(taken);
+    }
     let config_hash = crate::spec::model::config_hash(definition);
     let mut labels = plan.labels.clone();
     let oneoff = if number.is_some() { "False" } else { "True" };
@@ -345,6 +355,7 @@ pub(crate) fn create(engine: &Engine, new: NewContainer) -> Result<ContainerReco
             number.to_string(),
         );
     }
+    labels.extend(extra_labels);
     let (netns, attachments) = match &plan.networking {
         Networking::Bridge { attachments } => {
             let path = networks::netns_path(engine, &id);
@@ -392,18 +403,13 @@ pub(crate) fn create(engine: &Engine, new: NewContainer) -> Result<ContainerReco
         auto_remove,
         netns,
         endpoints,
-        ports: Vec::new(),
+        ports,
         started: None,
     };
     {
         // The name is taken by the `creating` record, written under the records lock.
         let _records = engine.containers.records.blocking_lock();
-        if let Some(other) = engine
-            .state
-            .containers()?
-            .into_iter()
-            .find(|other| other.name == record.name)
-        {
+        if let Some(other) = engine.state.container_named(&record.name)? {
             let _ = networks::release(engine, &id, &record.endpoints);
             return fail(ContainerError::NameInUse {
                 name: record.name,
@@ -653,18 +659,6 @@ pub(crate) async fn remove_record(
 /// Sends `signal` to a running container's PID 1 (one that has ended is left alone).
 pub(crate) fn signal(record: &ContainerRecord, signal: i32) -> Result<(), RequestError> {
     signal_running(record, signal).map(drop)
-}
-
-/// Writes a container's labels and ports back (set after its creation).
-pub(crate) fn put_record(engine: &Engine, record: &ContainerRecord) -> Result<(), RequestError> {
-    let _records = engine.containers.records.blocking_lock();
-    // Only a record still there: it may have been removed meanwhile.
-    if let Some(mut current) = engine.state.container(&record.id)? {
-        current.labels = record.labels.clone();
-        current.ports = record.ports.clone();
-        engine.state.put_container(&current)?;
-    }
-    Ok(())
 }
 
 /// The error for a container that is not there.

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
 
 /// `image import`: descriptor 0 is a rootfs tarball.
 pub(crate) async fn import(
@@ -130,12 +130,21 @@ pub(crate) async fn prune(engine: &Arc<Engine>, all: bool) -> Result<Reply, Requ
     .await
 }
 
-/// The store, for one blocking operation. A panic never holds the lock (the engine
-/// has none), so a poisoned lock is taken as it is.
-pub(crate) fn lock(engine: &Engine) -> MutexGuard<'_, ImageStore> {
+/// The store, for one blocking operation that changes it (imports, removals). A panic
+/// never holds the lock (the engine has none), so a poisoned lock is taken as it is.
+pub(crate) fn lock(engine: &Engine) -> RwLockWriteGuard<'_, ImageStore> {
     engine
         .images
-        .lock()
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The store, for reading: containers are made from it in parallel, while no image
+/// they use can be removed.
+pub(crate) fn read(engine: &Engine) -> RwLockReadGuard<'_, ImageStore> {
+    engine
+        .images
+        .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

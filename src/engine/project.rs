@@ -433,16 +433,10 @@ async fn create(
             overrides: RunOverrides::default(),
             auto_remove: false,
             number: Some(number),
+            labels: BTreeMap::from([(CONFIG_FILES_LABEL.to_string(), config_files)]),
+            ports,
         };
-        let mut record = containers::create(&engine, new)?;
-        if !config_files.is_empty() || !ports.is_empty() {
-            record
-                .labels
-                .insert(CONFIG_FILES_LABEL.to_string(), config_files);
-            record.ports = ports;
-            containers::put_record(&engine, &record)?;
-        }
-        Ok(record)
+        containers::create(&engine, new)
     })
     .await
 }
@@ -455,11 +449,7 @@ async fn stop(context: &Context, record: &ContainerRecord) -> Result<(), Request
 }
 
 fn record_named(engine: &Engine, name: &str) -> Result<Option<ContainerRecord>, RequestError> {
-    Ok(engine
-        .state
-        .containers()?
-        .into_iter()
-        .find(|record| record.name == name))
+    Ok(engine.state.container_named(name)?)
 }
 
 /// Waits until `service`'s containers meet `condition`.

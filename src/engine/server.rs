@@ -22,7 +22,7 @@ use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use tokio::io::Interest;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{signal, SignalKind};
@@ -140,7 +140,7 @@ impl EngineLock {
 pub(crate) struct Engine {
     pub(crate) layout: Layout,
     pub(crate) state: State,
-    pub(crate) images: Mutex<ImageStore>,
+    pub(crate) images: RwLock<ImageStore>,
     pub(crate) volumes: Volumes,
     pub(crate) hierarchy: Option<Hierarchy>,
     pub(crate) runtime: Runtime,
@@ -225,7 +225,7 @@ fn open(layout: Layout) -> Result<Engine, EngineError> {
         volumes: Volumes::new(layout.volumes()),
         layout,
         state,
-        images: Mutex::new(images),
+        images: RwLock::new(images),
         hierarchy,
         runtime,
         containers: Containers::default(),

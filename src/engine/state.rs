@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const CONTAINERS: TableDefinition<&str, &str> = TableDefinition::new("containers");
 const VOLUMES: TableDefinition<&str, &str> = TableDefinition::new("volumes");
@@ -25,6 +26,9 @@ const NETWORKS: TableDefinition<&str, &str> = TableDefinition::new("networks");
 pub struct State {
     db: Database,
     path: PathBuf,
+    /// The containers table, decoded: it is read far more often than written (each
+    /// action of an `up` looks containers up), and only this engine writes it.
+    containers: RwLock<BTreeMap<String, ContainerRecord>>,
 }
 
 /// One container, from the moment the engine decides to make it until it is removed.
@@ -174,31 +178,59 @@ impl State {
         let state = State {
             db,
             path: path.to_path_buf(),
+            containers: RwLock::new(BTreeMap::new()),
         };
         state
             .create_tables()
             .map_err(|source| state.failed("creating the tables", source))?;
+        let records: Vec<ContainerRecord> = state.all(CONTAINERS, "container")?;
+        *state.cached_mut() = records
+            .into_iter()
+            .map(|record| (record.id.clone(), record))
+            .collect();
         Ok(state)
     }
 
     /// Records a container (replacing its earlier record).
     pub fn put_container(&self, record: &ContainerRecord) -> Result<(), StateError> {
-        self.put(CONTAINERS, "container", &record.id, record)
+        self.put(CONTAINERS, "container", &record.id, record)?;
+        self.cached_mut().insert(record.id.clone(), record.clone());
+        Ok(())
     }
 
     /// The container with this ID.
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>, StateError> {
-        self.get(CONTAINERS, "container", id)
+        Ok(self.cached().get(id).cloned())
+    }
+
+    /// The container with this name.
+    pub fn container_named(&self, name: &str) -> Result<Option<ContainerRecord>, StateError> {
+        Ok(self.cached().values().find(|r| r.name == name).cloned())
     }
 
     /// Every container, by ID.
     pub fn containers(&self) -> Result<Vec<ContainerRecord>, StateError> {
-        self.all(CONTAINERS, "container")
+        Ok(self.cached().values().cloned().collect())
     }
 
     /// Forgets a container (an absent one is fine).
     pub fn remove_container(&self, id: &str) -> Result<(), StateError> {
-        self.remove(CONTAINERS, "container", id)
+        self.remove(CONTAINERS, "container", id)?;
+        self.cached_mut().remove(id);
+        Ok(())
+    }
+
+    fn cached(&self) -> RwLockReadGuard<'_, BTreeMap<String, ContainerRecord>> {
+        // Nothing panics while holding it: a poisoned map is still right.
+        self.containers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn cached_mut(&self) -> RwLockWriteGuard<'_, BTreeMap<String, ContainerRecord>> {
+        self.containers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records a volume (replacing its earlier record).
