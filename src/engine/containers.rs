@@ -29,7 +29,7 @@ use crate::runtime::{
 };
 use crate::spec::model::Project;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -104,6 +104,15 @@ pub(crate) enum ContainerError {
     Random(#[source] io::Error),
     #[error("cannot read the log {}: {source}", path.display())]
     Log {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "cannot share {} with a container that joins its network namespace: {source}",
+        path.display()
+    )]
+    ShareEtc {
         path: PathBuf,
         #[source]
         source: io::Error,
@@ -362,15 +371,11 @@ pub(crate) fn create(engine: &Engine, new: NewContainer) -> Result<ContainerReco
             plan.network = Network::Join { path: path.clone() };
             (Some(path), attachments.clone())
         }
-        Networking::Service { service: target } => {
-            plan.network = joined_network(engine, &project.name, Some(target), None, &name)?;
-            (None, Vec::new())
-        }
-        Networking::Container { container } => {
-            plan.network = joined_network(engine, &project.name, None, Some(container), &name)?;
-            (None, Vec::new())
-        }
-        Networking::Host | Networking::None => (None, Vec::new()),
+        // A joined namespace is found when the container starts (see `start`).
+        Networking::Service { .. }
+        | Networking::Container { .. }
+        | Networking::Host
+        | Networking::None => (None, Vec::new()),
     };
     let endpoints = networks::allocate(
         engine,
@@ -485,55 +490,84 @@ fn link_aliases(project: &Project, service: &str) -> Vec<String> {
     aliases
 }
 
-/// The namespace a `network_mode: service:X` (`target_service`) or `container:X`
-/// (`target_container`) container joins: that container's namespace file, else its
-/// running PID 1's namespace, else the host's when it uses the host's.
+/// The namespace a `network_mode: service:X` or `container:X` container joins, as it
+/// starts: that container's namespace file, else its running PID 1's namespace, else
+/// the host's when it uses the host's; and that container's ID, whose `/etc/hosts` and
+/// `/etc/resolv.conf` it shares.
 fn joined_network(
     engine: &Engine,
-    project: &str,
-    target_service: Option<&str>,
-    target_container: Option<&str>,
-    name: &str,
-) -> Result<Network, RequestError> {
+    record: &ContainerRecord,
+) -> Result<Option<(Network, String)>, RequestError> {
     let records = engine.state.containers()?;
-    let mut candidates: Vec<&ContainerRecord> = records
-        .iter()
-        .filter(|r| match (target_service, target_container) {
-            (Some(service), _) => {
-                r.project == project && r.service == service && r.number.is_some()
-            }
-            (None, Some(container)) => r.name == container || r.id == container,
-            (None, None) => false,
-        })
-        .collect();
-    candidates.sort_by_key(|r| r.number);
-    let target = target_service
-        .or(target_container)
-        .unwrap_or_default()
-        .to_string();
-    let Some(record) = candidates.first() else {
-        return fail(ContainerError::NoSuchContainer { name: target });
+    let alive = |r: &&ContainerRecord| !matches!(r.phase, Phase::Creating | Phase::Removing);
+    let (mut candidates, target): (Vec<&ContainerRecord>, &str) = match &record.plan.networking {
+        Networking::Service { service } => (
+            records
+                .iter()
+                .filter(alive)
+                .filter(|r| r.project == record.project && r.service == *service)
+                .filter(|r| r.number.is_some())
+                .collect(),
+            service,
+        ),
+        Networking::Container { container } => (
+            records
+                .iter()
+                .filter(alive)
+                .filter(|r| r.name == *container || r.id == *container)
+                .collect(),
+            container,
+        ),
+        _ => return Ok(None),
     };
-    if record.spec.spec().network == Network::Host {
-        return Ok(Network::Host);
+    candidates.sort_by_key(|r| r.number);
+    let Some(joined) = candidates.first() else {
+        return fail(ContainerError::NoSuchContainer {
+            name: target.to_string(),
+        });
+    };
+    let found = |network| Ok(Some((network, joined.id.clone())));
+    if joined.spec.spec().network == Network::Host {
+        return found(Network::Host);
     }
-    if let Some(path) = &record.netns {
-        return Ok(Network::Join { path: path.clone() });
+    if let Some(path) = &joined.netns {
+        return found(Network::Join { path: path.clone() });
     }
     if let Phase::Running {
         pid, start_time, ..
     } = record.phase
     {
         if process::start_time(pid) == Some(start_time) {
-            return Ok(Network::Join {
+            return found(Network::Join {
                 path: PathBuf::from(format!("/proc/{pid}/ns/net")),
             });
         }
     }
     Err(RequestError::from(networks::NetworkError::NoNamespace {
-        container: name.to_string(),
-        target,
+        container: record.name.clone(),
+        target: target.to_string(),
     }))
+}
+
+/// Gives a container that joins another's namespace that one's `/etc/hosts` and
+/// `/etc/resolv.conf` (its own files, bind-mounted, get their content).
+fn share_etc_files(
+    engine: &Engine,
+    record: &ContainerRecord,
+    joined: &str,
+) -> Result<(), RequestError> {
+    let (from, to) = (
+        engine.layout.container_dir(joined),
+        engine.layout.container_dir(&record.id),
+    );
+    for name in ["hosts", "resolv.conf"] {
+        let source = from.join(name);
+        fs::copy(&source, to.join(name)).map_err(|err| ContainerError::ShareEtc {
+            path: source,
+            source: err,
+        })?;
+    }
+    Ok(())
 }
 
 /// The spec a record holds while its container is being made: the real one exists
@@ -677,6 +711,10 @@ async fn start(
     attached: bool,
 ) -> Result<watch::Receiver<Option<i32>>, RequestError> {
     let mut spec = ContainerSpec::from(record.spec.clone());
+    if let Some((network, joined)) = joined_network(engine, &record)? {
+        share_etc_files(engine, &record, &joined)?;
+        spec.network = network;
+    }
     if attached {
         spec.log = None;
     } else {

@@ -18,7 +18,7 @@ use crate::plan::reconcile::{
     ReconcileError,
 };
 use crate::plan::{plan_up, Plan, RunOverrides};
-use crate::spec::model::{DependsCondition, Project};
+use crate::spec::model::{DependsCondition, Project, RestartPolicy};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -88,6 +88,9 @@ pub(crate) async fn up(
     let plan = plan_up(&project, &observed, &options).map_err(ProjectError::from)?;
     eprint!("rcompose engine: up {}:\n{plan}", project.name);
     warn(conn, &plan).await;
+    for message in not_applied(&project) {
+        let _ = conn.send(&Event::Warning { message }).await;
+    }
     // Every published port is bound before anything is made: a taken one fails the
     // `up` with nothing made.
     let mut ports = BTreeMap::new();
@@ -181,6 +184,35 @@ pub(crate) async fn ensure_networks(
         }
     }
     Ok(())
+}
+
+/// What the project asks that `up` does not do yet, one warning each: restart
+/// policies and healthchecks are read but not applied.
+fn not_applied(project: &Project) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (name, service) in &project.services {
+        if let Some(policy) = service
+            .restart
+            .as_ref()
+            .filter(|p| **p != RestartPolicy::No)
+        {
+            warnings.push(format!(
+                "service {name}: `restart: {policy}` is not applied yet: its containers are \
+                 not restarted when they end (`rcompose start {name}` starts them again)"
+            ));
+        }
+        let checked = service
+            .healthcheck
+            .as_ref()
+            .is_some_and(|check| !check.disable && check.test.first().is_none_or(|t| t != "NONE"));
+        if checked {
+            warnings.push(format!(
+                "service {name}: its healthcheck is not run yet: its published ports balance \
+                 over every running replica, and `condition: service_healthy` on it fails"
+            ));
+        }
+    }
+    warnings
 }
 
 /// What every action of one request shares.
