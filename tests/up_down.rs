@@ -128,20 +128,16 @@ fn nslookup(root: &TestRoot, service: &str, name: &str) -> Option<Vec<Ipv4Addr>>
     Some(answers)
 }
 
-/// Retries `exec SERVICE ARGS...` until it succeeds (a server just started may not
-/// listen yet); its stdout.
-fn exec_eventually(root: &TestRoot, service: &str, args: &[&str]) -> String {
+/// Retries `rcompose ARGS...` until it succeeds (a server just started may not listen
+/// yet); its stdout.
+fn eventually(root: &TestRoot, args: &[&str]) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let out = exec(root, service, args);
+        let out = root.run(args);
         if out.status.success() {
             return text(&out.stdout);
         }
-        assert!(
-            Instant::now() < deadline,
-            "exec {service} {args:?}: {}",
-            text(&out.stderr)
-        );
+        assert!(Instant::now() < deadline, "{args:?}: {}", text(&out.stderr));
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -159,16 +155,19 @@ fn changes(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
-/// What the kernel has of a project that is up: its bridges and its containers' veths.
+/// What the kernel has of a project that is up: its bridges, its containers' veths
+/// and netns files.
 struct KernelObjects {
     bridges: Vec<String>,
     veths: Vec<String>,
+    netns: Vec<PathBuf>,
 }
 
 impl KernelObjects {
     /// The bridges of the project's networks (the host interfaces holding the gateway
-    /// of each network its containers are on) and the host ends of their veths.
-    fn of(list: &[ContainerSummary]) -> KernelObjects {
+    /// of each network its containers are on), the host ends of their veths and their
+    /// netns files under `root`.
+    fn of(root: &TestRoot, list: &[ContainerSummary]) -> KernelObjects {
         let interfaces = host_ipv4_interfaces();
         let mut bridges = BTreeSet::new();
         let mut veths = Vec::new();
@@ -186,9 +185,16 @@ impl KernelObjects {
         let objects = KernelObjects {
             bridges: bridges.into_iter().collect(),
             veths,
+            netns: list
+                .iter()
+                .map(|c| root.layout.run().join("netns").join(&c.id))
+                .collect(),
         };
         for name in objects.bridges.iter().chain(&objects.veths) {
             assert!(interface_exists(name), "{name} is not there while up");
+        }
+        for file in &objects.netns {
+            assert!(file.exists(), "{} is not there while up", file.display());
         }
         let rules = nft_ruleset();
         for bridge in &objects.bridges {
@@ -201,6 +207,9 @@ impl KernelObjects {
     fn assert_gone(&self) {
         for name in self.bridges.iter().chain(&self.veths) {
             assert!(!interface_exists(name), "{name} is left after down");
+        }
+        for file in &self.netns {
+            assert!(!file.exists(), "{} is left after down", file.display());
         }
         let rules = nft_ruleset();
         for bridge in &self.bridges {
@@ -311,14 +320,17 @@ fn a_user_defined_bridge_resolves_and_reaches_its_members_only() {
     assert_eq!(nslookup(&root, "alpine1", "alpine4"), Some(vec![alpine4]));
     for name in ["alpine2", "alpine4"] {
         let url = format!("http://{name}/");
-        let body = exec_eventually(&root, "alpine1", &["wget", "-qO-", &url]);
+        let body = eventually(&root, &["exec", "-T", "alpine1", "wget", "-qO-", &url]);
         assert_eq!(body, format!("bridges-{name}-1\n"));
     }
     // alpine3, on the other network only, is neither resolvable nor reachable from
     // alpine1, though it serves (alpine4 reaches it at the same address).
     assert_eq!(nslookup(&root, "alpine1", "alpine3"), None);
     let alpine3_url = format!("http://{alpine3}/");
-    let body = exec_eventually(&root, "alpine4", &["wget", "-qO-", &alpine3_url]);
+    let body = eventually(
+        &root,
+        &["exec", "-T", "alpine4", "wget", "-qO-", &alpine3_url],
+    );
     assert_eq!(body, "bridges-alpine3-1\n");
     let ping = |target: Ipv4Addr| {
         let target = target.to_string();
@@ -339,7 +351,7 @@ fn a_user_defined_bridge_resolves_and_reaches_its_members_only() {
     assert_eq!(nslookup(&root, "alpine4", "alpine1"), Some(vec![alpine1]));
     assert_eq!(nslookup(&root, "alpine4", "alpine3"), Some(vec![alpine3]));
 
-    let kernel = KernelObjects::of(&list);
+    let kernel = KernelObjects::of(&root, &list);
     assert_eq!(kernel.bridges.len(), 2);
     root.ok(&["down"]);
     kernel.assert_gone();
@@ -373,7 +385,7 @@ fn scaling_up_and_down_updates_the_service_name_in_dns() {
         .collect();
     webs.sort();
     assert_eq!(nslookup(&root, "client", "web"), Some(webs));
-    let kernel = KernelObjects::of(&list);
+    let kernel = KernelObjects::of(&root, &list);
 
     root.ok(&["up", "-d", "--scale", "web=1"]);
     let after = containers(&root, "scale");
@@ -384,9 +396,24 @@ fn scaling_up_and_down_updates_the_service_name_in_dns() {
     );
     let web1 = address(&list, "scale-web-1", "scale_default");
     assert_eq!(nslookup(&root, "client", "web"), Some(vec![web1]));
+    let ps: serde_json::Value =
+        serde_json::from_str(&root.ok(&["ps", "-a", "--format", "json"])).unwrap();
+    let listed: Vec<(&str, &str)> = ps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["Name"].as_str().unwrap(), c["State"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("scale-client-1", "running"), ("scale-web-1", "running")]
+    );
     for gone in ["scale-web-2", "scale-web-3"] {
-        let veth = veth_name(&named(&list, gone).id, 0);
+        let id = &named(&list, gone).id;
+        let veth = veth_name(id, 0);
         assert!(!interface_exists(&veth), "{gone}'s {veth} is left");
+        let netns = root.layout.run().join("netns").join(id);
+        assert!(!netns.exists(), "{gone}'s netns file is left");
     }
 
     // `down -p NAME` needs no compose file.
@@ -401,26 +428,27 @@ fn scaling_up_and_down_updates_the_service_name_in_dns() {
 fn a_published_port_balances_over_the_replicas() {
     require_root!();
     let root = busybox_root("balance");
-    root.compose(
-        &service("web", SERVE_HOSTNAME, "    scale: 3\n    ports: [\"80\"]\n").replacen(
-            "  web:",
-            "services:\n  web:",
-            1,
-        ),
-    );
+    root.compose(&format!(
+        "services:\n{}",
+        service("web", SERVE_HOSTNAME, "    scale: 3\n    ports: [\"80\"]\n")
+    ));
     root.ok(&["up", "-d"]);
     let list = containers(&root, "balance");
     let expected = ["balance-web-1", "balance-web-2", "balance-web-3"];
     assert_eq!(names(&list), expected);
-    for index in ["1", "2", "3"] {
-        let args = ["--index", index, "web", "wget", "-qO-", "http://127.0.0.1/"];
-        let mut all = vec!["exec", "-T"];
-        all.extend_from_slice(&args);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !root.run(&all).status.success() {
-            assert!(Instant::now() < deadline, "web {index} does not serve");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+    // Each replica serves its own name (once its httpd listens).
+    for (index, name) in ["1", "2", "3"].into_iter().zip(expected) {
+        let args = [
+            "exec",
+            "-T",
+            "--index",
+            index,
+            "web",
+            "wget",
+            "-qO-",
+            "http://127.0.0.1/",
+        ];
+        assert_eq!(eventually(&root, &args), format!("{name}\n"));
     }
     let published = root.ok(&["port", "web", "80"]);
     let port: u16 = published
@@ -433,7 +461,7 @@ fn a_published_port_balances_over_the_replicas() {
     let expected: BTreeSet<String> = expected.iter().map(|name| format!("{name}\n")).collect();
     assert_eq!(answers, expected);
 
-    let kernel = KernelObjects::of(&list);
+    let kernel = KernelObjects::of(&root, &list);
     root.ok(&["down"]);
     kernel.assert_gone();
     assert!(
@@ -490,7 +518,7 @@ fn named_volume_data_outlives_down_but_not_down_v() {
         "box",
         &["sh", "-c", "echo kept across down >/data/file"],
     );
-    let kernel = KernelObjects::of(&containers(&root, "volume"));
+    let kernel = KernelObjects::of(&root, &containers(&root, "volume"));
     root.ok(&["down"]);
     kernel.assert_gone();
 
@@ -499,7 +527,7 @@ fn named_volume_data_outlives_down_but_not_down_v() {
         exec_ok(&root, "box", &["cat", "/data/file"]),
         "kept across down\n"
     );
-    let kernel = KernelObjects::of(&containers(&root, "volume"));
+    let kernel = KernelObjects::of(&root, &containers(&root, "volume"));
     root.ok(&["down", "-v"]);
     kernel.assert_gone();
 
@@ -541,7 +569,7 @@ fn up_again_with_no_change_changes_nothing() {
     assert_eq!(ids(&after), ids(&before));
     assert!(after.iter().all(|c| c.state == "running"), "{after:?}");
 
-    let kernel = KernelObjects::of(&after);
+    let kernel = KernelObjects::of(&root, &after);
     root.ok(&["down"]);
     kernel.assert_gone();
     root.finish();
