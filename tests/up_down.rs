@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -27,11 +28,44 @@ use common::root::{text, TestRoot, EXE};
 const SERVE_HOSTNAME: &str =
     "sh -c 'mkdir /www && hostname >/www/index.html && exec httpd -f -p 80 -h /www'";
 
-/// A root with the busybox image imported as `bb:latest`.
-fn busybox_root(project: &str) -> TestRoot {
-    let root = TestRoot::new(project);
-    root.import(&[], &["bb:latest"]);
-    root
+/// A test's root (see `TestRoot`) for one project, with the busybox image imported as
+/// `bb:latest`. When the test fails, dropping it takes the project down (`down -v`)
+/// before the root's own cleanup, so that no bridge, veth or nftables rule of it
+/// outlives the test; [`Project::finish`] is `TestRoot::finish`.
+struct Project {
+    root: Option<TestRoot>,
+    name: &'static str,
+}
+
+impl Project {
+    fn new(name: &'static str) -> Project {
+        let root = TestRoot::new(name);
+        root.import(&[], &["bb:latest"]);
+        Project {
+            root: Some(root),
+            name,
+        }
+    }
+
+    fn finish(mut self) {
+        self.root.take().unwrap().finish();
+    }
+}
+
+impl Deref for Project {
+    type Target = TestRoot;
+
+    fn deref(&self) -> &TestRoot {
+        self.root.as_ref().unwrap()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if let Some(root) = &self.root {
+            let _ = root.run(&["down", "-v", "-p", self.name]);
+        }
+    }
 }
 
 /// A service of `bb:latest` with `init: true` running `command`, then `extra` lines
@@ -280,7 +314,7 @@ fn names(list: &[ContainerSummary]) -> Vec<&str> {
 #[test]
 fn a_user_defined_bridge_resolves_and_reaches_its_members_only() {
     require_root!();
-    let root = busybox_root("bridges");
+    let root = Project::new("bridges");
     let on_net = "    networks: [alpine-net]\n";
     root.compose(&format!(
         "services:\n{}{}{}{}networks:\n  alpine-net: {{}}\n",
@@ -362,7 +396,7 @@ fn a_user_defined_bridge_resolves_and_reaches_its_members_only() {
 #[test]
 fn scaling_up_and_down_updates_the_service_name_in_dns() {
     require_root!();
-    let root = busybox_root("scale");
+    let root = Project::new("scale");
     root.compose(&format!(
         "services:\n{}{}",
         service("web", "sleep 100000", ""),
@@ -427,7 +461,7 @@ fn scaling_up_and_down_updates_the_service_name_in_dns() {
 #[test]
 fn a_published_port_balances_over_the_replicas() {
     require_root!();
-    let root = busybox_root("balance");
+    let root = Project::new("balance");
     root.compose(&format!(
         "services:\n{}",
         service("web", SERVE_HOSTNAME, "    scale: 3\n    ports: [\"80\"]\n")
@@ -474,7 +508,7 @@ fn a_published_port_balances_over_the_replicas() {
 #[test]
 fn a_taken_host_port_fails_up_and_makes_nothing() {
     require_root!();
-    let root = busybox_root("taken");
+    let root = Project::new("taken");
     let taken = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = taken.local_addr().unwrap().port();
     root.compose(&format!(
@@ -507,7 +541,7 @@ fn a_taken_host_port_fails_up_and_makes_nothing() {
 #[test]
 fn named_volume_data_outlives_down_but_not_down_v() {
     require_root!();
-    let root = busybox_root("volume");
+    let root = Project::new("volume");
     root.compose(&format!(
         "services:\n{}volumes:\n  data: {{}}\n",
         service("box", "sleep 100000", "    volumes: [\"data:/data\"]\n")
@@ -540,7 +574,7 @@ fn named_volume_data_outlives_down_but_not_down_v() {
 #[test]
 fn up_again_with_no_change_changes_nothing() {
     require_root!();
-    let root = busybox_root("again");
+    let root = Project::new("again");
     root.compose(&format!(
         "services:\n{}{}",
         service("web", "sleep 100000", "    scale: 2\n"),
