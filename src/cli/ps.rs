@@ -140,6 +140,7 @@ fn ps_json(containers: &[ContainerSummary], now: SystemTime) -> String {
                 "Status": status(c, now),
                 "Health": "",
                 "ExitCode": c.exit_code.unwrap_or(0),
+                "Networks": c.networks.keys().cloned().collect::<Vec<_>>().join(","),
                 "Publishers": publishers,
             })
         })
@@ -273,7 +274,7 @@ mod tests {
                     "ID": "demo-web-1-id", "Name": "demo-web-1", "Image": "busybox:latest",
                     "Command": "sh -c 'httpd -f'", "Project": "demo", "Service": "web",
                     "Created": 1_704_067_200, "State": "running", "Status": "Up 5 seconds",
-                    "Health": "", "ExitCode": 0,
+                    "Health": "", "ExitCode": 0, "Networks": "",
                     "Publishers": [
                         {"URL": "0.0.0.0", "TargetPort": 80, "PublishedPort": 8080, "Protocol": "tcp"},
                         {"URL": "127.0.0.1", "TargetPort": 53, "PublishedPort": 5353, "Protocol": "udp"}
@@ -284,7 +285,7 @@ mod tests {
                     "Image": "registry.example/postgres:16", "Command": "postgres",
                     "Project": "demo", "Service": "db", "Created": 1_704_067_200,
                     "State": "exited", "Status": "Exited (137) 1 second ago", "Health": "",
-                    "ExitCode": 137, "Publishers": []
+                    "ExitCode": 137, "Networks": "", "Publishers": []
                 }
             ])
         );

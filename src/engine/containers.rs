@@ -1077,7 +1077,12 @@ fn summary(record: &ContainerRecord) -> ContainerSummary {
             Phase::Exited { finished, .. } => Some(finished.clone()),
             _ => None,
         },
-        ports: record.ports.clone(),
+        // Only a running container takes connections (as Docker shows it).
+        ports: if state == "running" {
+            record.ports.clone()
+        } else {
+            Vec::new()
+        },
         networks: record
             .endpoints
             .iter()
