@@ -498,6 +498,12 @@ fn joined_network(
     engine: &Engine,
     record: &ContainerRecord,
 ) -> Result<Option<(Network, String)>, RequestError> {
+    if !matches!(
+        record.plan.networking,
+        Networking::Service { .. } | Networking::Container { .. }
+    ) {
+        return Ok(None);
+    }
     let records = engine.state.containers()?;
     let alive = |r: &&ContainerRecord| !matches!(r.phase, Phase::Creating | Phase::Removing);
     let (mut candidates, target): (Vec<&ContainerRecord>, &str) = match &record.plan.networking {

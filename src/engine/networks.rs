@@ -292,6 +292,16 @@ async fn make(engine: &Arc<Engine>, record: &NetworkRecord) -> Result<(), Reques
     Ok(())
 }
 
+/// Makes the recorded network `name` whole again if it exists: its bridge, DNS, and its
+/// firewall rules, which another tool may have changed meanwhile (Docker, started
+/// after the network was made, puts its FORWARD chain with policy DROP in front).
+pub(crate) async fn refresh(engine: &Arc<Engine>, name: &str) -> Result<(), RequestError> {
+    match engine.state.network(name)? {
+        Some(record) => make(engine, &record).await,
+        None => Ok(()),
+    }
+}
+
 /// Removes the network (its DNS, rules, bridge, then its record); refused while a
 /// container is on it.
 pub(crate) async fn remove(engine: &Arc<Engine>, name: &str) -> Result<(), RequestError> {

@@ -288,9 +288,11 @@ fn make(
         None => None,
     };
 
+    let mut lower = vec![init_layer(layout.root())?];
+    lower.extend(layers);
     let mut spec = ContainerSpec::new(
         Rootfs::Overlay {
-            lower: layers,
+            lower,
             upper: dir.join("upper"),
             work: dir.join("work"),
             target: dir.join("rootfs"),
@@ -388,6 +390,56 @@ fn write_etc_files(dir: &Path, plan: &ContainerPlan) -> Result<EtcFiles, Prepare
         hostname: Some(dir.join("hostname")),
         resolv_conf: Some(dir.join("resolv.conf")),
     })
+}
+
+/// What the runtime mounts on in every container, made once in a read-only layer on
+/// top of the image's (as Docker's init layer): without it, each start would make them
+/// in the container's writable layer, several new inodes per container.
+const INIT_LAYER_DIRS: [&str; 4] = ["proc", "sys", "dev", "etc"];
+const INIT_LAYER_FILES: [&str; 3] = ["etc/hosts", "etc/hostname", "etc/resolv.conf"];
+
+/// The shared init layer under `root`, made when missing (whole or not at all: it is
+/// made aside, then renamed into place).
+pub fn init_layer(root: &Path) -> Result<PathBuf, PrepareError> {
+    let layer = root.join("init-layer");
+    if layer.is_dir() {
+        return Ok(layer);
+    }
+    let io_error = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PrepareError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let aside = root.join(format!(".init-layer-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&aside);
+    fs::create_dir_all(&aside).map_err(io_error("creating", &aside))?;
+    for dir in INIT_LAYER_DIRS {
+        let path = aside.join(dir);
+        fs::create_dir(&path).map_err(io_error("creating", &path))?;
+    }
+    for file in INIT_LAYER_FILES {
+        let path = aside.join(file);
+        fs::write(&path, "").map_err(io_error("creating", &path))?;
+    }
+    match fs::rename(&aside, &layer) {
+        Ok(()) => Ok(layer),
+        // Another container made it first.
+        Err(_) if layer.is_dir() => {
+            let _ = fs::remove_dir_all(&aside);
+            Ok(layer)
+        }
+        Err(source) => {
+            let _ = fs::remove_dir_all(&aside);
+            Err(PrepareError::Io {
+                action: "renaming into place",
+                path: layer,
+                source,
+            })
+        }
+    }
 }
 
 /// `extra_hosts` lines for `/etc/hosts`.
@@ -814,6 +866,46 @@ mod tests {
     }
 
     #[test]
+    fn the_init_layer_holds_the_mount_points_and_is_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let layer = init_layer(dir.path()).unwrap();
+        assert_eq!(layer, dir.path().join("init-layer"));
+        let mut found: Vec<String> = walk(&layer);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "dev/",
+                "etc/",
+                "etc/hostname",
+                "etc/hosts",
+                "etc/resolv.conf",
+                "proc/",
+                "sys/"
+            ]
+        );
+        // Made once: a second call finds it, and nothing is left aside.
+        assert_eq!(init_layer(dir.path()).unwrap(), layer);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Paths under `root`, directories with a trailing `/`.
+    fn walk(root: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir(root).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                found.push(format!("{name}/"));
+                found.extend(walk(&path).into_iter().map(|sub| format!("{name}/{sub}")));
+            } else {
+                found.push(name);
+            }
+        }
+        found
+    }
+
+    #[test]
     fn a_plan_becomes_a_spec_with_its_directory_volumes_and_user() {
         let s = setup();
         let host = s.dir.path().join("host/a/b");
@@ -865,7 +957,10 @@ mod tests {
         assert_eq!(
             spec.rootfs,
             Rootfs::Overlay {
-                lower: s.images.layer_dirs(&s.image).unwrap(),
+                lower: [s.layout.root().join("init-layer")]
+                    .into_iter()
+                    .chain(s.images.layer_dirs(&s.image).unwrap())
+                    .collect(),
                 upper: dir.join("upper"),
                 work: dir.join("work"),
                 target: dir.join("rootfs"),

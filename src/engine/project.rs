@@ -91,6 +91,16 @@ pub(crate) async fn up(
     for message in not_applied(&project) {
         let _ = conn.send(&Event::Warning { message }).await;
     }
+    // The project's networks that exist get their rules again (another tool may have
+    // changed the firewall since they were made).
+    let existing: Vec<String> = project
+        .networks
+        .values()
+        .map(|network| network.name.clone())
+        .collect();
+    for refreshed in join_all(existing.iter().map(|name| networks::refresh(engine, name))).await {
+        refreshed?;
+    }
     // Every published port is bound before anything is made: a taken one fails the
     // `up` with nothing made.
     let mut ports = BTreeMap::new();
