@@ -298,6 +298,7 @@ fn docker_compose(tarball: &Path, compose: &Path, scale: &str) {
     let version = docker(&["version", "--format", "{{.Server.Version}}"]);
     let compose_version = compose_run(&["version", "--short"]);
     docker(&["import", tarball.to_str().unwrap(), IMAGE]);
+    let _cleanup = DockerCleanup { compose };
     let (mut ups, mut downs) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         ups.push(timed(|| {
@@ -310,7 +311,6 @@ fn docker_compose(tarball: &Path, compose: &Path, scale: &str) {
             compose_run(&["down"]);
         }));
     }
-    docker(&["rmi", IMAGE]);
     println!(
         "docker-compose {} with Docker {}, same file, same image:",
         String::from_utf8_lossy(&compose_version.stdout).trim(),
@@ -321,6 +321,24 @@ fn docker_compose(tarball: &Path, compose: &Path, scale: &str) {
         "  docker-compose down                     {}",
         spread(downs)
     );
+}
+
+/// Takes the docker-compose project down and removes the image, also when a round
+/// failed.
+struct DockerCleanup<'a> {
+    compose: &'a Path,
+}
+
+impl Drop for DockerCleanup<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("docker-compose")
+            .args(["-p", PROJECT, "-f"])
+            .arg(self.compose)
+            .arg("down")
+            .stdin(Stdio::null())
+            .output();
+        let _ = Command::new("docker").args(["rmi", IMAGE]).output();
+    }
 }
 
 /// The DNS from inside a container of a project with `app` x [`DNS_REPLICAS`].
