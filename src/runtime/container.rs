@@ -11,14 +11,20 @@ use super::message::{Report, ReportReader};
 use super::spec::ValidSpec;
 use super::sys;
 use nix::fcntl::OFlag;
+use nix::libc;
+use nix::spawn::{posix_spawn, PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
+use nix::sys::signal::SigSet;
+use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
+use std::ffi::CString;
 use std::fmt;
 use std::fs::File;
-use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 /// How the container's PID 1 ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,39 +144,26 @@ impl Runtime {
             nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(RuntimeError::Pipe)?;
         let (status_read, status_write) =
             nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(RuntimeError::Pipe)?;
-        // The helper's ends, numbered above 0-2 (which the helper's streams take), and
-        // close-on-exec until the helper's own exec: other processes the caller starts
-        // meanwhile never inherit them.
-        let config_read = sys::dup_above_stdio(config_read).map_err(RuntimeError::Pipe)?;
-        let status_write = sys::dup_above_stdio(status_write).map_err(RuntimeError::Pipe)?;
-        let (config_fd, status_fd) = (config_read.as_raw_fd(), status_write.as_raw_fd());
-
-        let mut command = Command::new(&self.helper);
-        command
-            .arg(subcommand)
-            .arg("--config-fd")
-            .arg(config_fd.to_string())
-            .arg("--status-fd")
-            .arg(status_fd.to_string())
-            .env_clear()
-            .stdin(stdio.stdin)
-            .stdout(stdio.stdout)
-            .stderr(stdio.stderr);
-        // SAFETY: the closure runs between fork and exec and only calls fcntl, which is
-        // async-signal-safe; it allocates nothing.
-        unsafe {
-            command.pre_exec(move || {
-                sys::clear_cloexec(config_fd)?;
-                sys::clear_cloexec(status_fd)
-            });
-        }
-        let mut helper = command
-            .spawn()
-            .map_err(|source| RuntimeError::SpawnHelper {
-                helper: self.helper.clone(),
-                source,
-            })?;
-        drop((config_read, status_write, command));
+        let spawn_error = |source: io::Error| RuntimeError::SpawnHelper {
+            helper: self.helper.clone(),
+            source,
+        };
+        // The helper's descriptors 0-4, each copied above them first (close-on-exec),
+        // so that no `dup2` of the spawn overwrites a source a later one reads. Only the
+        // spawned helper gets them: other processes started meanwhile never do.
+        let sources = [
+            stdio_source(stdio.stdin, 0),
+            stdio_source(stdio.stdout, 1),
+            stdio_source(stdio.stderr, 2),
+            Ok(config_read),
+            Ok(status_write),
+        ]
+        .into_iter()
+        .map(|fd| fd.and_then(|fd| sys::dup_above(fd, HELPER_FDS).map_err(io::Error::from)))
+        .collect::<Result<Vec<OwnedFd>, io::Error>>()
+        .map_err(spawn_error)?;
+        let helper = spawn(&self.helper, subcommand, &sources).map_err(spawn_error)?;
+        drop(sources);
 
         // A failed write means the helper is gone or failed: its report says why.
         let sent = File::from(config_write).write_all(config);
@@ -206,8 +199,91 @@ impl Runtime {
 #[derive(Debug)]
 pub struct RunningContainer {
     pid: i32,
-    helper: Child,
+    helper: Helper,
     reports: ReportReader<File>,
+}
+
+/// The descriptors the helper gets: its streams, then its config (3) and status (4)
+/// pipes.
+const CONFIG_FD: i32 = 3;
+const STATUS_FD: i32 = 4;
+
+/// Where the helper's descriptors are copied before the spawn: above every number the
+/// spawn writes.
+const HELPER_FDS: i32 = 10;
+
+/// A standard stream for the helper, as a descriptor (`stream` is 0, 1 or 2).
+fn stdio_source(source: StdioSource, stream: i32) -> io::Result<OwnedFd> {
+    match source {
+        // SAFETY: 0, 1 and 2 stay open for the process's whole life; the borrow is
+        // only copied.
+        StdioSource::Inherit => unsafe { BorrowedFd::borrow_raw(stream) }.try_clone_to_owned(),
+        StdioSource::Null => File::options()
+            .read(stream == 0)
+            .write(stream != 0)
+            .open("/dev/null")
+            .map(OwnedFd::from),
+        StdioSource::Fd(fd) => Ok(fd),
+    }
+}
+
+/// Starts `helper subcommand --config-fd 3 --status-fd 4` with `fds` as its descriptors
+/// 0 to 4, an empty environment, no blocked signal and every signal's default action.
+/// posix_spawn (a vfork) does not copy the caller's address space, as a fork would: a
+/// multi-threaded engine starting many containers at once pays much less.
+fn spawn(helper: &Path, subcommand: &str, fds: &[OwnedFd]) -> io::Result<Helper> {
+    let text =
+        |value: &str| CString::new(value).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput));
+    let path = CString::new(helper.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let argv = [
+        path.clone(),
+        text(subcommand)?,
+        text("--config-fd")?,
+        text(&CONFIG_FD.to_string())?,
+        text("--status-fd")?,
+        text(&STATUS_FD.to_string())?,
+    ];
+    let mut actions = PosixSpawnFileActions::init()?;
+    for (target, fd) in (0..).zip(fds) {
+        actions.add_dup2(fd.as_raw_fd(), target)?;
+    }
+    let mut attr = PosixSpawnAttr::init()?;
+    attr.set_sigmask(&SigSet::empty())?;
+    attr.set_sigdefault(&SigSet::all())?;
+    attr.set_flags(
+        PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF,
+    )?;
+    let pid = posix_spawn(path.as_c_str(), &actions, &attr, &argv, &[] as &[CString])?;
+    Ok(Helper { pid })
+}
+
+/// The helper process, the caller's child until [`Helper::wait`] reaps it.
+#[derive(Debug)]
+struct Helper {
+    pid: Pid,
+}
+
+impl Helper {
+    fn id(&self) -> u32 {
+        self.pid.as_raw().unsigned_abs()
+    }
+
+    /// Waits for the helper to end and reaps it.
+    fn wait(&self) -> io::Result<std::process::ExitStatus> {
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid writes the status into our integer and nothing else.
+            let reaped = unsafe { libc::waitpid(self.pid.as_raw(), &mut status, 0) };
+            if reaped == self.pid.as_raw() {
+                return Ok(std::process::ExitStatus::from_raw(status));
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
 }
 
 impl RunningContainer {

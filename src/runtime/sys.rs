@@ -24,22 +24,11 @@ pub(crate) fn take_fd(raw: RawFd) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
-/// `fd` renumbered to 3 or more (close-on-exec), so that setting up the child's
-/// standard streams (0-2) can't overwrite it. The original is closed.
-pub(crate) fn dup_above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
-    let raw = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(3))?;
+/// `fd` copied to the lowest free number from `min` up, close-on-exec.
+pub(crate) fn dup_above(fd: OwnedFd, min: RawFd) -> Result<OwnedFd, Errno> {
+    let raw = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(min))?;
     // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
-}
-
-/// Clears close-on-exec on `raw`, so an exec'd child keeps it. Only calls `fcntl`, which
-/// is async-signal-safe: usable between `fork` and `exec`.
-pub(crate) fn clear_cloexec(raw: RawFd) -> std::io::Result<()> {
-    // SAFETY: fcntl(F_SETFD) on a number has no memory effects; a bad number is EBADF.
-    if unsafe { libc::fcntl(raw, libc::F_SETFD, 0) } == -1 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// Forks the helper.
