@@ -30,6 +30,7 @@ use std::io::{self, Read};
 use std::net::Ipv4Addr;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The label Docker puts on anonymous volumes.
 pub const ANONYMOUS_VOLUME_LABEL: &str = "com.docker.volume.anonymous";
@@ -413,7 +414,13 @@ pub fn init_layer(root: &Path) -> Result<PathBuf, PrepareError> {
             source,
         }
     };
-    let aside = root.join(format!(".init-layer-{}", std::process::id()));
+    // Containers are made in parallel: each maker has its own place aside.
+    static MAKERS: AtomicU64 = AtomicU64::new(0);
+    let aside = root.join(format!(
+        ".init-layer-{}-{}",
+        std::process::id(),
+        MAKERS.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = fs::remove_dir_all(&aside);
     fs::create_dir_all(&aside).map_err(io_error("creating", &aside))?;
     for dir in INIT_LAYER_DIRS {
@@ -887,6 +894,23 @@ mod tests {
         // Made once: a second call finds it, and nothing is left aside.
         assert_eq!(init_layer(dir.path()).unwrap(), layer);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_init_layer_is_made_by_one_of_many_parallel_makers() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let makers: Vec<_> = (0..16)
+            .map(|_| {
+                let root = root.clone();
+                std::thread::spawn(move || init_layer(&root).unwrap())
+            })
+            .collect();
+        for maker in makers {
+            assert_eq!(maker.join().unwrap(), root.join("init-layer"));
+        }
+        assert_eq!(walk(&root.join("init-layer")).len(), 7);
+        assert_eq!(fs::read_dir(&root).unwrap().count(), 1);
     }
 
     /// Paths under `root`, directories with a trailing `/`.
