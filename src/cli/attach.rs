@@ -127,28 +127,53 @@ struct Target {
 
 const FORWARDED: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
+/// Signals blocked in the calling thread (and so in the threads it starts), to be read
+/// from `signals` by a thread of the caller's, which `stop` (the read end of a pipe
+/// whose write end `wake` is dropped) wakes to end.
+pub(super) struct BlockedSignals {
+    pub(super) signals: SignalFd,
+    pub(super) wake: OwnedFd,
+    pub(super) stop: OwnedFd,
+    /// To put back when done.
+    pub(super) previous_mask: SigSet,
+}
+
+/// Blocks `list` in the calling thread and opens a signalfd for them (non-blocking)
+/// and the wake-up pipe; on error the mask is as it was.
+pub(super) fn block_signals(list: &[Signal]) -> Result<BlockedSignals, Errno> {
+    let mut set = SigSet::empty();
+    for signal in list {
+        set.add(*signal);
+    }
+    let previous_mask = set.thread_swap_mask(SigmaskHow::SIG_BLOCK)?;
+    let made = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .and_then(|signals| Ok((signals, unistd::pipe()?)));
+    match made {
+        Ok((signals, (wake, stop))) => Ok(BlockedSignals {
+            signals,
+            wake,
+            stop,
+            previous_mask,
+        }),
+        Err(errno) => {
+            let _ = previous_mask.thread_set_mask();
+            Err(errno)
+        }
+    }
+}
+
 impl Forwarder {
     fn start(client: Client) -> Result<Forwarder, CliError> {
         let failed = |source| CliError::Attach {
             what: "forward signals to the container",
             source,
         };
-        let mut set = SigSet::empty();
-        for signal in FORWARDED {
-            set.add(signal);
-        }
-        let previous_mask = set
-            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
-            .map_err(failed)?;
-        let made = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .and_then(|signals| Ok((signals, unistd::pipe()?)));
-        let (signals, (wake, stop)) = match made {
-            Ok(made) => made,
-            Err(errno) => {
-                let _ = previous_mask.thread_set_mask();
-                return Err(failed(errno));
-            }
-        };
+        let BlockedSignals {
+            signals,
+            wake,
+            stop,
+            previous_mask,
+        } = block_signals(&FORWARDED).map_err(failed)?;
         let target = Arc::new(Mutex::new(Target::default()));
         let thread = {
             let (target, client) = (Arc::clone(&target), client.clone());

@@ -4,6 +4,7 @@
 //! `logs -f` does (`web-1  | ...`) until they have all ended; Ctrl-C (or SIGTERM)
 //! stops the project gracefully, a second one kills it.
 
+use super::attach::{block_signals, BlockedSignals};
 use super::image::write;
 use super::logs::{self, display_name, Followed, Printer};
 use super::options::check_services;
@@ -15,8 +16,8 @@ use crate::plan::reconcile::Recreate;
 use crate::plan::UpOptions;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::SignalFd;
 use nix::unistd;
 use std::io::{IsTerminal, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -224,21 +225,12 @@ impl Interrupts {
             what: "catch Ctrl-C",
             source,
         };
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGINT);
-        set.add(Signal::SIGTERM);
-        let previous_mask = set
-            .thread_swap_mask(SigmaskHow::SIG_BLOCK)
-            .map_err(failed)?;
-        let made = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
-            .and_then(|signals| Ok((signals, unistd::pipe()?)));
-        let (signals, (wake, stop)) = match made {
-            Ok(made) => made,
-            Err(errno) => {
-                let _ = previous_mask.thread_set_mask();
-                return Err(failed(errno));
-            }
-        };
+        let BlockedSignals {
+            signals,
+            wake,
+            stop,
+            previous_mask,
+        } = block_signals(&[Signal::SIGINT, Signal::SIGTERM]).map_err(failed)?;
         let thread = std::thread::spawn(move || read_interrupts(&signals, &wake, &sender));
         Ok(Interrupts {
             stop,
