@@ -42,8 +42,8 @@ struct Service {
 
 struct Listener {
     binding: PortBinding,
-    /// Listens until dropped.
-    _proxy: Proxy,
+    /// Listens until stopped (or dropped).
+    proxy: Proxy,
     backends: Backends,
     summary: PortSummary,
 }
@@ -96,10 +96,13 @@ impl Ports {
         }
     }
 
-    /// The listeners of `project`/`service`, closed (its last container has gone).
-    pub(crate) fn close(&self, project: &str, service: &str) {
+    /// Takes the listeners of `project`/`service` out (its last container has gone);
+    /// the caller stops them.
+    fn take(&self, project: &str, service: &str) -> Vec<Listener> {
         self.services()
-            .remove(&(project.to_string(), service.to_string()));
+            .remove(&(project.to_string(), service.to_string()))
+            .map(|service| service.listeners)
+            .unwrap_or_default()
     }
 }
 
@@ -124,22 +127,28 @@ pub(crate) async fn publish(
     }
     let bindings = service_ports(service, &definition.ports).map_err(PortsError::from)?;
     let key = (project.name.clone(), service.to_string());
-    {
-        let services = engine.ports.services();
-        if let Some(existing) = services.get(&key) {
-            let same = existing
-                .listeners
-                .iter()
-                .map(|l| &l.binding)
-                .eq(bindings.iter());
-            if same {
-                return Ok(existing
-                    .listeners
-                    .iter()
-                    .map(|l| l.summary.clone())
-                    .collect());
+    let known = engine.ports.services().get(&key).map(|existing| {
+        let same = existing
+            .listeners
+            .iter()
+            .map(|l| &l.binding)
+            .eq(bindings.iter());
+        let summaries: Vec<PortSummary> = existing
+            .listeners
+            .iter()
+            .map(|l| l.summary.clone())
+            .collect();
+        (same, summaries)
+    });
+    match known {
+        Some((true, summaries)) => return Ok(summaries),
+        // Other `ports` now: the old listeners go first, so that their ports are free.
+        Some((false, _)) => {
+            for listener in engine.ports.take(&project.name, service) {
+                listener.proxy.stop().await;
             }
         }
+        None => {}
     }
     let mut listeners = Vec::with_capacity(bindings.len());
     for binding in bindings {
@@ -148,7 +157,6 @@ pub(crate) async fn publish(
     let summaries = listeners.iter().map(|l| l.summary.clone()).collect();
     let mut services = engine.ports.services();
     let entry = services.entry(key).or_default();
-    // The old listeners (other `ports`) close as they are dropped.
     entry.listeners = listeners;
     entry.update_backends();
     Ok(summaries)
@@ -178,7 +186,7 @@ async fn bind(service: &str, binding: PortBinding) -> Result<Listener, RequestEr
     };
     Ok(Listener {
         binding,
-        _proxy: proxy,
+        proxy,
         backends,
         summary,
     })
@@ -244,8 +252,9 @@ pub(crate) async fn restore(engine: &Arc<Engine>, records: &[ContainerRecord]) {
     }
 }
 
-/// Closes the listeners of services that have no container left.
-pub(crate) fn close_unused(engine: &Engine, project: &str) -> Result<(), RequestError> {
+/// Closes the listeners of `project`'s services that have no container left, and
+/// returns once they no longer listen.
+pub(crate) async fn close_unused(engine: &Engine, project: &str) -> Result<(), RequestError> {
     let records = engine.state.containers()?;
     let keys: Vec<ServiceKey> = engine
         .ports
@@ -259,7 +268,9 @@ pub(crate) fn close_unused(engine: &Engine, project: &str) -> Result<(), Request
             .iter()
             .any(|r| r.project == project && r.service == service)
         {
-            engine.ports.close(&project, &service);
+            for listener in engine.ports.take(&project, &service) {
+                listener.proxy.stop().await;
+            }
         }
     }
     Ok(())

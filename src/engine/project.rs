@@ -34,12 +34,6 @@ pub(crate) enum ProjectError {
     Reconcile(Box<ReconcileError>),
     #[error("no such project: {project} (`rcompose ls -a` lists the projects)")]
     NoSuchProject { project: String },
-    #[error("no such service: {service} (project {project} has: {known})")]
-    NoSuchService {
-        project: String,
-        service: String,
-        known: String,
-    },
     #[error(
         "service {service} must be healthy before {dependents} start, but healthchecks \
          are not run yet: use `condition: service_started`, or `required: false`"
@@ -110,7 +104,7 @@ pub(crate) async fn up(
                 ports.insert(service.clone(), summaries);
             }
             Err(err) => {
-                let _ = ports::close_unused(engine, &project.name);
+                let _ = ports::close_unused(engine, &project.name).await;
                 return Err(err);
             }
         }
@@ -123,7 +117,7 @@ pub(crate) async fn up(
         ports,
     };
     let executed = execute(&context, plan, conn).await;
-    ports::close_unused(engine, &context.project.name)?;
+    ports::close_unused(engine, &context.project.name).await?;
     executed?;
     Ok(Reply::Ok)
 }
@@ -159,7 +153,7 @@ pub(crate) async fn down(
         ports: BTreeMap::new(),
     };
     let executed = execute(&context, plan, conn).await;
-    ports::close_unused(engine, &context.project.name)?;
+    ports::close_unused(engine, &context.project.name).await?;
     executed?;
     Ok(Reply::Ok)
 }
@@ -565,11 +559,13 @@ pub(crate) async fn lifecycle(
     }
     let known: BTreeSet<&str> = ours.iter().map(|r| r.service.as_str()).collect();
     if let Some(unknown) = services.iter().find(|s| !known.contains(s.as_str())) {
-        return fail(ProjectError::NoSuchService {
-            project,
-            service: unknown.clone(),
-            known: known.into_iter().collect::<Vec<_>>().join(", "),
-        });
+        return Err(RequestError::Container(
+            containers::ContainerError::NoSuchService {
+                project,
+                service: unknown.clone(),
+                known: known.into_iter().collect::<Vec<_>>().join(", "),
+            },
+        ));
     }
     let mut chosen: Vec<ContainerRecord> = ours
         .into_iter()
@@ -664,7 +660,7 @@ pub(crate) async fn lifecycle(
                 .filter(|r| ids.contains(&r.id) && !running(r))
                 .collect();
             let removed = each(("removing", "removed"), stopped, Step::Remove(volumes)).await;
-            ports::close_unused(engine, &context.project.name)?;
+            ports::close_unused(engine, &context.project.name).await?;
             removed?;
         }
     }
