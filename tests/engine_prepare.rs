@@ -73,6 +73,7 @@ fn plan(script: &str) -> ContainerPlan {
         dns_search: Vec::new(),
         dns_opt: Vec::new(),
         extra_hosts: Vec::new(),
+        healthcheck: None,
         labels: BTreeMap::new(),
     }
 }

@@ -608,3 +608,92 @@ fn up_again_with_no_change_changes_nothing() {
     kernel.assert_gone();
     root.finish();
 }
+
+/// The health `ps` shows for container `name` (`ps --format json`'s `Health`).
+fn health_of(root: &TestRoot, name: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(&root.ok(&["ps", "--format", "json"])).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Name"] == name)
+        .map(|c| c["Health"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no container {name} in {json}"))
+}
+
+/// Polls until container `name`'s health is `wanted` (5 s at most).
+fn wait_health(root: &TestRoot, name: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let health = health_of(root, name);
+        if health == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} is {health}, not {wanted}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn healthchecks_gate_the_published_port_and_depends_on() {
+    require_root!();
+    let root = Project::new("health");
+    let check = "    healthcheck:\n      test: [\"CMD\", \"test\", \"-f\", \"/ok\"]\n      interval: 100ms\n      retries: 1\n";
+    root.compose(&format!(
+        "services:\n{}{}{}",
+        service(
+            "web",
+            SERVE_HOSTNAME,
+            &format!("    scale: 2\n    ports: [\"80\"]\n{check}")
+        ),
+        // Healthy after half a second: `up` waits for it before starting client.
+        service(
+            "db",
+            "sh -c 'sleep 0.5; touch /ok; exec sleep 100000'",
+            "    healthcheck:\n      test: [\"CMD-SHELL\", \"test -f /ok\"]\n      interval: 100ms\n      start_period: 5s\n"
+        ),
+        service(
+            "client",
+            "sleep 100000",
+            "    depends_on:\n      db:\n        condition: service_healthy\n"
+        ),
+    ));
+    root.ok(&["up", "-d"]);
+    assert_eq!(health_of(&root, "health-db-1"), "healthy");
+    assert_eq!(health_of(&root, "health-client-1"), "");
+    wait_health(&root, "health-web-1", "unhealthy");
+    wait_health(&root, "health-web-2", "unhealthy");
+    let port: u16 = root
+        .ok(&["port", "web", "80"])
+        .trim_end()
+        .strip_prefix("0.0.0.0:")
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Only healthy replicas take connections.
+    root.ok(&["exec", "-T", "--index", "1", "web", "touch", "/ok"]);
+    wait_health(&root, "health-web-1", "healthy");
+    let answers: BTreeSet<String> = (0..6).map(|_| http_get(port)).collect();
+    assert_eq!(answers, BTreeSet::from(["health-web-1\n".to_string()]));
+    root.ok(&["exec", "-T", "--index", "2", "web", "touch", "/ok"]);
+    wait_health(&root, "health-web-2", "healthy");
+    let answers: BTreeSet<String> = (0..6).map(|_| http_get(port)).collect();
+    assert_eq!(
+        answers,
+        BTreeSet::from(["health-web-1\n".to_string(), "health-web-2\n".to_string()])
+    );
+    root.ok(&["exec", "-T", "--index", "1", "web", "rm", "/ok"]);
+    wait_health(&root, "health-web-1", "unhealthy");
+    let answers: BTreeSet<String> = (0..6).map(|_| http_get(port)).collect();
+    assert_eq!(answers, BTreeSet::from(["health-web-2\n".to_string()]));
+
+    let list = containers(&root, "health");
+    let kernel = KernelObjects::of(&root, &list);
+    root.ok(&["down"]);
+    kernel.assert_gone();
+    root.finish();
+}

@@ -365,6 +365,7 @@ pub(super) mod tests {
             finished: None,
             ports: Vec::new(),
             networks: Default::default(),
+            health: None,
         }
     }
 

@@ -138,7 +138,7 @@ fn ps_json(containers: &[ContainerSummary], now: SystemTime) -> String {
                 "Created": created,
                 "State": c.state,
                 "Status": status(c, now),
-                "Health": "",
+                "Health": c.health.as_deref().unwrap_or_default(),
                 "ExitCode": c.exit_code.unwrap_or(0),
                 "Networks": c.networks.keys().cloned().collect::<Vec<_>>().join(","),
                 "Publishers": publishers,
@@ -151,10 +151,18 @@ fn ps_json(containers: &[ContainerSummary], now: SystemTime) -> String {
 /// docker's STATUS: `Up 5 seconds`, `Exited (0) 2 minutes ago`, `Created`.
 fn status(container: &ContainerSummary, now: SystemTime) -> String {
     match container.state.as_str() {
-        "running" => match since(container.started.as_deref(), now) {
-            Some(duration) => format!("Up {duration}"),
-            None => "Up".to_string(),
-        },
+        "running" => {
+            let up = match since(container.started.as_deref(), now) {
+                Some(duration) => format!("Up {duration}"),
+                None => "Up".to_string(),
+            };
+            match container.health.as_deref() {
+                // Docker's words: `Up 5 seconds (health: starting)`, `(healthy)`.
+                Some("starting") => format!("{up} (health: starting)"),
+                Some(health) => format!("{up} ({health})"),
+                None => up,
+            }
+        }
         "exited" => format!(
             "Exited ({}) {}",
             container.exit_code.unwrap_or(0),
@@ -261,6 +269,20 @@ mod tests {
             format!("{:?}", ellipsis("echo \"hi\"", 20)),
             "\"echo \\\"hi\\\"\""
         );
+    }
+
+    #[test]
+    fn status_shows_the_health_as_docker() {
+        let mut container = sample()[0].clone();
+        assert_eq!(status(&container, at(6)), "Up 5 seconds");
+        for (health, shown) in [
+            ("starting", "Up 5 seconds (health: starting)"),
+            ("healthy", "Up 5 seconds (healthy)"),
+            ("unhealthy", "Up 5 seconds (unhealthy)"),
+        ] {
+            container.health = Some(health.to_string());
+            assert_eq!(status(&container, at(6)), shown);
+        }
     }
 
     #[test]

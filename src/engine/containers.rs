@@ -765,6 +765,7 @@ async fn start(
             .map_err(RequestError::from)
             .and_then(|()| networks::publish(&engine, &record));
         engine.ports.started(&record);
+        super::health::watch(&engine, &record);
         if let Err(err) = written {
             // An unrecorded container must not run on: nobody could stop it.
             let _ = process::signal(pid, nix::libc::SIGKILL);
@@ -1055,7 +1056,19 @@ pub(crate) fn list(
         .filter(|r| all || matches!(r.phase, Phase::Running { .. }))
         .collect();
     records.sort_by(|a, b| (&a.created, &a.name).cmp(&(&b.created, &b.name)));
-    Ok(Reply::Containers(records.iter().map(summary).collect()))
+    Ok(Reply::Containers(
+        records
+            .iter()
+            .map(|record| {
+                let mut summary = summary(record);
+                summary.health = engine
+                    .healths
+                    .of(&record.id)
+                    .map(|health| health.name().to_string());
+                summary
+            })
+            .collect(),
+    ))
 }
 
 fn summary(record: &ContainerRecord) -> ContainerSummary {
@@ -1094,6 +1107,7 @@ fn summary(record: &ContainerRecord) -> ContainerSummary {
             .iter()
             .map(|e| (e.network.clone(), e.address.to_string()))
             .collect(),
+        health: None,
     }
 }
 
@@ -1179,7 +1193,7 @@ fn exec_target(engine: &Engine, request: &ExecRequest) -> Result<ContainerRecord
 
 /// The exec's process: the container's environment, user, working directory,
 /// capabilities and seccomp filter, with the request's changes.
-fn exec_spec(
+pub(crate) fn exec_spec(
     record: &ContainerRecord,
     pid: i32,
     request: &ExecRequest,
@@ -1257,6 +1271,7 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
             } if process::start_time(pid) == Some(start_time) => {
                 engine.containers.track(&record.id);
                 engine.ports.started(&record);
+                super::health::watch(engine, &record);
                 if let Err(err) = networks::publish(engine, &record) {
                     eprintln!(
                         "rcompose engine: container {}: {}",

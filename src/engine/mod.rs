@@ -13,6 +13,7 @@
 
 pub mod client;
 mod containers;
+mod health;
 mod images;
 pub mod layout;
 mod logs;

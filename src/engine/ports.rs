@@ -75,8 +75,20 @@ impl Ports {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A container of `project`/`service` runs at `address` (its first network's).
+    /// A container of `project`/`service` runs at `address` (its first network's); one
+    /// with a healthcheck takes connections once healthy.
     pub(crate) fn started(&self, record: &ContainerRecord) {
+        if record.plan.healthcheck.is_none() {
+            self.healthy(record, true);
+        }
+    }
+
+    /// A container with a healthcheck became healthy (takes connections) or not.
+    pub(crate) fn healthy(&self, record: &ContainerRecord, healthy: bool) {
+        if !healthy {
+            self.stopped(&record.id);
+            return;
+        }
         let Some(endpoint) = record.endpoints.first() else {
             return;
         };
@@ -241,9 +253,12 @@ pub(crate) async fn restore(engine: &Arc<Engine>, records: &[ContainerRecord]) {
             running: BTreeMap::new(),
         };
         for replica in records.iter().filter(|r| key_of(r) == key) {
-            if let (Phase::Running { .. }, Some(endpoint)) =
-                (&replica.phase, replica.endpoints.first())
-            {
+            // One with a healthcheck waits for its first check (adoption restarts them).
+            if let (Phase::Running { .. }, Some(endpoint), None) = (
+                &replica.phase,
+                replica.endpoints.first(),
+                &replica.plan.healthcheck,
+            ) {
                 service.running.insert(replica.id.clone(), endpoint.address);
             }
         }

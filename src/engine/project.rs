@@ -4,6 +4,7 @@
 //! the actions of a layer in parallel, each object's progress streamed to the caller.
 
 use super::containers::{self, NewContainer};
+use super::health::Health;
 use super::networks;
 use super::ports;
 use super::protocol::{
@@ -34,11 +35,12 @@ pub(crate) enum ProjectError {
     Reconcile(Box<ReconcileError>),
     #[error("no such project: {project} (`rcompose ls -a` lists the projects)")]
     NoSuchProject { project: String },
-    #[error(
-        "service {service} must be healthy before {dependents} start, but healthchecks \
-         are not run yet: use `condition: service_started`, or `required: false`"
-    )]
-    Healthcheck { service: String, dependents: String },
+    #[error("service {service} is not healthy ({detail}), and {dependents} depend on it")]
+    NotHealthy {
+        service: String,
+        detail: String,
+        dependents: String,
+    },
     #[error(
         "service {service} did not complete successfully ({detail}), and {dependents} \
          depend on it"
@@ -191,7 +193,7 @@ pub(crate) async fn ensure_networks(
 }
 
 /// What the project asks that `up` does not do yet, one warning each: restart
-/// policies and healthchecks are read but not applied.
+/// policies are read but not applied.
 fn not_applied(project: &Project) -> Vec<String> {
     let mut warnings = Vec::new();
     for (name, service) in &project.services {
@@ -203,16 +205,6 @@ fn not_applied(project: &Project) -> Vec<String> {
             warnings.push(format!(
                 "service {name}: `restart: {policy}` is not applied yet: its containers are \
                  not restarted when they end (`rcompose start {name}` starts them again)"
-            ));
-        }
-        let checked = service
-            .healthcheck
-            .as_ref()
-            .is_some_and(|check| !check.disable && check.test.first().is_none_or(|t| t != "NONE"));
-        if checked {
-            warnings.push(format!(
-                "service {name}: its healthcheck is not run yet: its published ports balance \
-                 over every running replica, and `condition: service_healthy` on it fails"
             ));
         }
     }
@@ -498,10 +490,7 @@ async fn wait_for(
     let dependents = dependents.join(", ");
     match condition {
         DependsCondition::ServiceStarted => Ok(()),
-        DependsCondition::ServiceHealthy => fail(ProjectError::Healthcheck {
-            service: service.to_string(),
-            dependents,
-        }),
+        DependsCondition::ServiceHealthy => wait_healthy(context, service, dependents).await,
         DependsCondition::ServiceCompletedSuccessfully => {
             let records: Vec<ContainerRecord> = context
                 .engine
@@ -534,6 +523,53 @@ async fn wait_for(
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// Waits until every running container of `service` is healthy; one that becomes
+/// unhealthy or ends, or a service without a healthcheck, fails the wait.
+async fn wait_healthy(
+    context: &Context,
+    service: &str,
+    dependents: String,
+) -> Result<(), RequestError> {
+    let engine = &context.engine;
+    let mut changes = engine.healths.subscribe();
+    loop {
+        let records: Vec<ContainerRecord> = engine
+            .state
+            .containers()?
+            .into_iter()
+            .filter(|r| r.project == context.project.name && r.service == service)
+            .filter(|r| r.number.is_some())
+            .collect();
+        let unhealthy = |detail: String| {
+            fail(ProjectError::NotHealthy {
+                service: service.to_string(),
+                detail,
+                dependents: dependents.clone(),
+            })
+        };
+        let mut ready = true;
+        for record in &records {
+            if record.plan.healthcheck.is_none() {
+                return unhealthy("it has no healthcheck".to_string());
+            }
+            match engine.healths.of(&record.id) {
+                Some(Health::Healthy) => {}
+                Some(Health::Starting) => ready = false,
+                Some(Health::Unhealthy) => {
+                    return unhealthy(format!("container {} is unhealthy", record.name))
+                }
+                None => return unhealthy(format!("container {} does not run", record.name)),
+            }
+        }
+        if ready {
+            return Ok(());
+        }
+        if changes.changed().await.is_err() {
+            return unhealthy("the engine stops".to_string());
         }
     }
 }

@@ -405,6 +405,9 @@ pub struct ContainerSummary {
     /// The networks it is on, with its address on each.
     #[serde(default)]
     pub networks: BTreeMap<String, String>,
+    /// `starting`, `healthy` or `unhealthy` while it runs with a healthcheck.
+    #[serde(default)]
+    pub health: Option<String>,
 }
 
 /// A volume as `volume ls` shows it.

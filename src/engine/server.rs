@@ -6,6 +6,7 @@
 //! blocking pool, never on the tasks that serve connections.
 
 use super::containers::{self, Containers};
+use super::health::Healths;
 use super::layout::Layout;
 use super::networks::{self, Networks};
 use super::ports::{Ports, PortsError};
@@ -147,6 +148,7 @@ pub(crate) struct Engine {
     pub(crate) containers: Containers,
     pub(crate) networks: Networks,
     pub(crate) ports: Ports,
+    pub(crate) healths: Healths,
     shutdown: Notify,
 }
 
@@ -231,6 +233,7 @@ fn open(layout: Layout) -> Result<Engine, EngineError> {
         containers: Containers::default(),
         networks: Networks::new().map_err(EngineError::Network)?,
         ports: Ports::default(),
+        healths: Healths::default(),
         shutdown: Notify::new(),
     })
 }

@@ -473,6 +473,7 @@ pub(crate) mod tests {
             dns_search: Vec::new(),
             dns_opt: Vec::new(),
             extra_hosts: Vec::new(),
+            healthcheck: None,
             labels: BTreeMap::new(),
         }
     }

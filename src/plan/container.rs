@@ -189,6 +189,9 @@ pub struct ContainerPlan {
     /// `extra_hosts`: (name, address), for `/etc/hosts`.
     #[serde(default)]
     pub extra_hosts: Vec<(String, String)>,
+    /// The healthcheck the engine runs in the container.
+    #[serde(default)]
+    pub healthcheck: Option<HealthPlan>,
     /// The image's labels, then the service's over them.
     pub labels: BTreeMap<String, String>,
 }
@@ -198,6 +201,29 @@ impl From<NetworkError> for PlanError {
         PlanError::Network(Box::new(err))
     }
 }
+
+/// A healthcheck, with Docker's defaults for what the file leaves out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthPlan {
+    /// The program and its arguments (`CMD-SHELL` runs `/bin/sh -c`).
+    pub argv: Vec<String>,
+    /// Between two checks once started.
+    pub interval: Duration,
+    /// A check that takes longer fails.
+    pub timeout: Duration,
+    /// Failures in a row that make the container unhealthy.
+    pub retries: u32,
+    /// After the start, failures don't count (until a first success).
+    pub start_period: Duration,
+    /// Between two checks during the start period.
+    pub start_interval: Duration,
+}
+
+/// Docker's defaults.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(30);
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(30);
+const HEALTH_RETRIES: u32 = 3;
+const HEALTH_START_INTERVAL: Duration = Duration::from_secs(5);
 
 fn no_networking() -> Networking {
     Networking::None
@@ -368,6 +394,7 @@ pub fn plan_container(
             .map(|period| period.as_std())
             .unwrap_or(DEFAULT_STOP_GRACE_PERIOD),
         limits: planner.limits()?,
+        healthcheck: planner.healthcheck()?,
         network,
         networking,
         dns: svc.dns.clone(),
@@ -509,6 +536,48 @@ impl Planner<'_> {
             _ => Network::None,
         };
         Ok((networking, network))
+    }
+
+    /// `healthcheck:` (`NONE`, `disable` or no test: none).
+    fn healthcheck(&self) -> Result<Option<HealthPlan>, PlanError> {
+        let Some(check) = &self.service.healthcheck else {
+            return Ok(None);
+        };
+        if check.disable {
+            return Ok(None);
+        }
+        let argv = match check.test.split_first() {
+            None => return Ok(None),
+            Some((kind, _)) if kind == "NONE" => return Ok(None),
+            Some((kind, args)) if kind == "CMD" && !args.is_empty() => args.to_vec(),
+            Some((kind, args)) if kind == "CMD-SHELL" && !args.is_empty() => {
+                vec!["/bin/sh".to_string(), "-c".to_string(), args.join(" ")]
+            }
+            Some(_) => {
+                return Err(self.invalid(
+                    "healthcheck.test",
+                    check.test.join(" "),
+                    "expected [\"CMD\", program, args...], [\"CMD-SHELL\", command] or \
+                     [\"NONE\"]",
+                ))
+            }
+        };
+        let period = |value: Option<crate::spec::units::Duration>, default: Duration| {
+            value
+                .map(|v| v.as_std())
+                .filter(|d| !d.is_zero())
+                .unwrap_or(default)
+        };
+        Ok(Some(HealthPlan {
+            argv,
+            interval: period(check.interval, HEALTH_INTERVAL),
+            timeout: period(check.timeout, HEALTH_TIMEOUT),
+            retries: check.retries.map_or(HEALTH_RETRIES, |r| {
+                u32::try_from(r).unwrap_or(u32::MAX).max(1)
+            }),
+            start_period: check.start_period.map(|v| v.as_std()).unwrap_or_default(),
+            start_interval: period(check.start_interval, HEALTH_START_INTERVAL),
+        }))
     }
 
     /// `extra_hosts` as (name, address) pairs, in the file's order of names.
@@ -1269,6 +1338,7 @@ mod tests {
                 dns_search: vec![],
                 dns_opt: vec![],
                 extra_hosts: vec![],
+                healthcheck: None,
                 labels: BTreeMap::new(),
             }
         );
@@ -1512,6 +1582,45 @@ services:
         let planned = plan(&project, &busybox());
         assert_eq!(planned.hostname, "box");
         assert_eq!(planned.domainname.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn healthchecks_are_planned_with_dockers_defaults() {
+        let with = |check: &str| {
+            let project = load(&format!(
+                "services:\n  app:\n    image: bb\n    network_mode: none\n    healthcheck:\n{check}"
+            ));
+            plan_container(&project, "app", &busybox(), &RunOverrides::default(), "x")
+                .map(|plan| plan.healthcheck)
+                .map_err(|err| err.to_string())
+        };
+        assert_eq!(
+            with("      test: [\"CMD\", \"test\", \"-f\", \"/ok\"]\n"),
+            Ok(Some(HealthPlan {
+                argv: strings(&["test", "-f", "/ok"]),
+                interval: Duration::from_secs(30),
+                timeout: Duration::from_secs(30),
+                retries: 3,
+                start_period: Duration::ZERO,
+                start_interval: Duration::from_secs(5),
+            }))
+        );
+        assert_eq!(
+            with("      test: curl -f http://localhost\n      interval: 2s\n      timeout: 1s\n      retries: 5\n      start_period: 10s\n      start_interval: 500ms\n"),
+            Ok(Some(HealthPlan {
+                argv: strings(&["/bin/sh", "-c", "curl -f http://localhost"]),
+                interval: Duration::from_secs(2),
+                timeout: Duration::from_secs(1),
+                retries: 5,
+                start_period: Duration::from_secs(10),
+                start_interval: Duration::from_millis(500),
+            }))
+        );
+        assert_eq!(with("      test: [\"NONE\"]\n"), Ok(None));
+        assert_eq!(
+            with("      test: [\"CMD\", \"true\"]\n      disable: true\n"),
+            Ok(None)
+        );
     }
 
     #[test]
