@@ -260,17 +260,8 @@ async fn make(engine: &Arc<Engine>, record: &NetworkRecord) -> Result<(), Reques
         prefix: record.ipam.subnet.prefix(),
         internal: record.internal,
     };
-    let shared = engine.clone();
-    let name = record.name.clone();
-    blocking(move || {
-        let firewall = shared.networks.firewall(&name)?;
-        firewall
-            .add_network(&rules)
-            .map_err(|source| NetworkError::Kernel {
-                network: name,
-                source,
-            })?;
-        Ok(())
+    change_firewall(engine, &record.name, move |firewall| {
+        firewall.add_network(&rules)
     })
     .await?;
     networks
@@ -300,6 +291,22 @@ pub(crate) async fn refresh(engine: &Arc<Engine>, name: &str) -> Result<(), Requ
         Some(record) => make(engine, &record).await,
         None => Ok(()),
     }
+}
+
+/// Runs `change` on the firewall for network `network` (on the blocking pool: it runs
+/// `nft`).
+async fn change_firewall(
+    engine: &Arc<Engine>,
+    network: &str,
+    change: impl FnOnce(&Firewall) -> Result<(), NetError> + Send + 'static,
+) -> Result<(), RequestError> {
+    let (shared, network) = (engine.clone(), network.to_string());
+    blocking(move || {
+        let firewall = shared.networks.firewall(&network)?;
+        change(firewall).map_err(|source| NetworkError::Kernel { network, source })?;
+        Ok(())
+    })
+    .await
 }
 
 /// Removes the network (its DNS, rules, bridge, then its record); refused while a
@@ -338,16 +345,9 @@ async fn remove_made(engine: &Arc<Engine>, record: &NetworkRecord) -> Result<(),
         source,
     };
     if networks.firewall.is_ok() {
-        let (shared, name, bridge) = (engine.clone(), record.name.clone(), record.bridge.clone());
-        blocking(move || {
-            let firewall = shared.networks.firewall(&name)?;
-            firewall
-                .remove_network(&bridge)
-                .map_err(|source| NetworkError::Kernel {
-                    network: name,
-                    source,
-                })?;
-            Ok(())
+        let bridge = record.bridge.clone();
+        change_firewall(engine, &record.name, move |firewall| {
+            firewall.remove_network(&bridge)
         })
         .await?;
     }

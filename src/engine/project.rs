@@ -118,10 +118,7 @@ pub(crate) async fn up(
         config_files: config_files.join(","),
         ports,
     };
-    let executed = execute(&context, plan, conn).await;
-    ports::close_unused(engine, &context.project.name).await?;
-    executed?;
-    Ok(Reply::Ok)
+    run(&context, plan, conn).await
 }
 
 /// `down`: stops and removes the project's containers and networks (and volumes).
@@ -154,10 +151,7 @@ pub(crate) async fn down(
         config_files: String::new(),
         ports: BTreeMap::new(),
     };
-    let executed = execute(&context, plan, conn).await;
-    ports::close_unused(engine, &context.project.name).await?;
-    executed?;
-    Ok(Reply::Ok)
+    run(&context, plan, conn).await
 }
 
 /// Makes the networks service `service` is on, when missing (`run` of a service whose
@@ -277,6 +271,15 @@ fn observe(engine: &Engine, name: &str) -> Result<Observed, RequestError> {
         networks,
         volumes,
     })
+}
+
+/// Runs the plan, then closes the published ports no container of the project uses
+/// any more (also when the plan failed half-way).
+async fn run(context: &Context, plan: Plan, conn: &Conn) -> Result<Reply, RequestError> {
+    let executed = execute(context, plan, conn).await;
+    ports::close_unused(&context.engine, &context.project.name).await?;
+    executed?;
+    Ok(Reply::Ok)
 }
 
 /// Runs the plan layer after layer; a layer's actions run in parallel, and a failure
