@@ -175,17 +175,7 @@ fn main() {
     let dir = bench.fixture.path("bench");
     fs::create_dir_all(&dir).unwrap();
     let tarball = dir.join("busybox.tar");
-    check(
-        Command::new("tar")
-            .arg("-C")
-            .arg(bench.fixture.path("base"))
-            .arg("-cf")
-            .arg(&tarball)
-            .arg(".")
-            .output()
-            .unwrap(),
-        "tar",
-    );
+    common::root::busybox_tarball(&tarball, &[]);
     let compose = dir.join("compose.yaml");
     fs::write(&compose, COMPOSE).unwrap();
     bench.rcompose(

@@ -1318,7 +1318,8 @@ pub(crate) async fn adopt(engine: &Arc<Engine>) {
     }
 }
 
-async fn progress(conn: &Conn, object: &str, state: &str) {
+/// Tells the caller that `object` is now in `state`.
+pub(crate) async fn progress(conn: &Conn, object: &str, state: &str) {
     let _ = conn
         .send(&Event::Progress {
             object: object.to_string(),

@@ -3,7 +3,7 @@
 //! (`plan::reconcile`) decides what to do, and [`execute`] does it: layer after layer,
 //! the actions of a layer in parallel, each object's progress streamed to the caller.
 
-use super::containers::{self, NewContainer};
+use super::containers::{self, progress, NewContainer};
 use super::health::Health;
 use super::networks;
 use super::ports;
@@ -302,15 +302,6 @@ async fn execute(context: &Context, plan: Plan, conn: &Conn) -> Result<(), Reque
         }
     }
     Ok(())
-}
-
-async fn progress(conn: &Conn, object: &str, state: &str) {
-    let _ = conn
-        .send(&Event::Progress {
-            object: object.to_string(),
-            state: state.to_string(),
-        })
-        .await;
 }
 
 /// Does one action, telling its object's progress (`error` when it fails).

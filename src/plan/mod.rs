@@ -22,3 +22,21 @@ pub mod user;
 pub use container::{plan_container, ContainerPlan, PlanError, PlannedMount, RunOverrides};
 pub use reconcile::{plan_down, plan_up, Action, DownOptions, Plan, UpOptions};
 pub use user::{resolve_user, UserError};
+
+/// Loads `compose.yaml` with `yaml` from a fresh directory, project name `demo` (the
+/// planning modules' tests).
+#[cfg(test)]
+pub(crate) fn load_demo(yaml: &str) -> crate::spec::model::Project {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    crate::spec::load(&crate::spec::LoadOptions {
+        files: vec![file],
+        project_directory: dir.path().to_path_buf(),
+        project_name: Some("demo".into()),
+        interpolate: true,
+        ..crate::spec::LoadOptions::default()
+    })
+    .unwrap()
+    .project
+}

@@ -447,23 +447,7 @@ fn check_interface_name(name: &str) -> Result<(), &'static str> {
 mod tests {
     use super::*;
     use crate::plan::ipam::Subnet;
-    use crate::spec::LoadOptions;
-
-    /// Loads `compose.yaml` with `yaml` from a fresh directory, project name `demo`.
-    fn load(yaml: &str) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("compose.yaml");
-        std::fs::write(&file, yaml).unwrap();
-        crate::spec::load(&LoadOptions {
-            files: vec![file],
-            project_directory: dir.path().to_path_buf(),
-            project_name: Some("demo".into()),
-            interpolate: true,
-            ..LoadOptions::default()
-        })
-        .unwrap()
-        .project
-    }
+    use crate::plan::load_demo as load;
 
     fn attachments(project: &Project, service: &str) -> Vec<Attachment> {
         match service_networking(project, service, &format!("demo-{service}-1")).unwrap() {

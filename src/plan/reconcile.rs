@@ -1053,24 +1053,8 @@ impl<'a> Builder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::load_demo as load;
     use crate::plan::network::{project_network, Attachment};
-    use crate::spec::LoadOptions;
-
-    /// Loads `compose.yaml` with `yaml` from a fresh directory, project name `demo`.
-    fn load(yaml: &str) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("compose.yaml");
-        std::fs::write(&file, yaml).unwrap();
-        crate::spec::load(&LoadOptions {
-            files: vec![file],
-            project_directory: dir.path().to_path_buf(),
-            project_name: Some("demo".into()),
-            interpolate: true,
-            ..LoadOptions::default()
-        })
-        .unwrap()
-        .project
-    }
 
     /// db (healthchecked, on back, with the `data` volume), web (two replicas on front
     /// and back, waiting for db to be healthy), and a one-shot `migrate` that web
